@@ -1,0 +1,19 @@
+// `npm run bench`: prints ONE JSON object of named figures on stdout (progress goes to stderr). Each domain adds
+// a module exporting `run(): Promise<Record<string, number | string>>` to BENCHES; figures are prefixed by name.
+import { startupBench } from './startup.js';
+
+type Bench = () => Promise<Record<string, number | string>>;
+
+const BENCHES: Record<string, Bench> = {
+  startup: startupBench,
+};
+
+const only = process.argv.slice(2);
+const figures: Record<string, number | string> = {};
+for (const [name, bench] of Object.entries(BENCHES)) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  process.stderr.write(`bench: ${name}...\n`);
+  const result = await bench();
+  for (const [key, value] of Object.entries(result)) figures[`${name}.${key}`] = value;
+}
+process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);

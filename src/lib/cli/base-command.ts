@@ -1,0 +1,86 @@
+import { Command, Flags, type Interfaces } from '@oclif/core';
+import { AionError, EXIT, formatPosition, isAionError } from '../errors/index.js';
+import { createStyler, colorEnabled, type Styler } from './style.js';
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>;
+
+/**
+ * Every aionctl command extends this: `--json` (stable result shape, printed by oclif from run()'s return value),
+ * `--debug`, human output on stdout, diagnostics on stderr, and one error renderer that maps AionError codes to
+ * exit codes. Commands stay thin: parse flags, call one function in src/lib, render.
+ */
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    debug: Flags.boolean({
+      description: 'Print stack traces and internal details of errors (also DEBUG=aionctl).',
+      helpGroup: 'GLOBAL',
+    }),
+  };
+
+  protected readonly out: Styler = createStyler(colorEnabled(process.stdout));
+  protected readonly err: Styler = createStyler(colorEnabled(process.stderr));
+
+  /** A diagnostic line on stderr (never on stdout, so pipes stay clean); silent under --json. */
+  protected diag(message: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(`${message}\n`);
+  }
+
+  protected warnLine(message: string): void {
+    process.stderr.write(`${this.err('yellow', 'warning')}: ${message}\n`);
+  }
+
+  /** Sets the exit code without throwing, so --json output is still printed (e.g. `stamp --check` found work). */
+  protected setExitCode(code: number): void {
+    process.exitCode = code;
+  }
+
+  private debugEnabled(): boolean {
+    const env = process.env.DEBUG ?? '';
+    return this.argv.includes('--debug') || env === '*' || env.split(',').some((d) => d.trim().startsWith('aionctl'));
+  }
+
+  protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    // oclif's own exits (this.exit, --help, --version) and parse errors pass through untouched except usage errors.
+    if ((error as { code?: string }).code === 'EEXIT') throw error;
+    const isParseError =
+      error.constructor?.name?.endsWith('Error') && (error as { parse?: unknown }).parse !== undefined;
+    const aion = isAionError(error)
+      ? error
+      : isParseError ||
+          /Unexpected argument|Nonexistent flag|Missing required (flag|arg)|Expected --|--\w+= |Expected .* to be one of|cannot also be provided/.test(
+            error.message,
+          )
+        ? new AionError('CI001', error.message.split('\n')[0] ?? 'invalid usage', {
+            hint: `see: ${this.config.bin} ${this.id ?? ''} --help`.trimEnd(),
+          })
+        : undefined;
+    if (aion) {
+      this.renderError(aion);
+      return this.exit(aion.exitCode);
+    }
+    // A bug: say so plainly, stack only when asked.
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify({ error: { code: 'EX001', message: error.message } }, null, 2)}\n`);
+    } else {
+      process.stderr.write(`${this.err('red', 'error')} EX001: internal error: ${error.message}\n`);
+      if (this.debugEnabled()) process.stderr.write(`${error.stack ?? ''}\n`);
+      else process.stderr.write('  hint: rerun with --debug for a stack trace and report it\n');
+    }
+    return this.exit(EXIT.INTERNAL);
+  }
+
+  protected renderError(error: AionError): void {
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
+      return;
+    }
+    const where = formatPosition(error.position);
+    process.stderr.write(`${this.err('red', 'error')} ${error.code}: ${where ? `${where}: ` : ''}${error.message}\n`);
+    if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
+    if (this.debugEnabled() && error.cause instanceof Error) process.stderr.write(`${error.cause.stack ?? ''}\n`);
+  }
+}

@@ -1,0 +1,3 @@
+import type { ErrorCodeSpec } from '../types.js';
+
+export const LC_CODES: readonly ErrorCodeSpec[] = [];

@@ -1,0 +1,15 @@
+import type { ErrorCodeSpec } from '../types.js';
+
+export const MD_CODES: readonly ErrorCodeSpec[] = [
+  { code: 'MD001', summary: 'The metadata block has an opener but no closer.' },
+  { code: 'MD002', summary: 'The file holds two metadata block openers.' },
+  { code: 'MD003', summary: 'The metadata block is not valid YAML or not a mapping.' },
+  { code: 'MD004', summary: 'A metadata field has an invalid value (uuid, hash, timestamp, lifecycle...).' },
+  { code: 'MD005', summary: 'A value cannot be written inside this comment style (it would close the comment).' },
+  {
+    code: 'MD006',
+    summary:
+      'The file type is not stampable (unknown type, binary, generated, JSON or lock file); fatal only under --strict.',
+  },
+  { code: 'MD007', summary: 'Two files carry the same metadata uuid (a copied file): give one a fresh uuid.' },
+];
