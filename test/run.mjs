@@ -25,6 +25,6 @@ if (files.length === 0) {
 }
 const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=4', ...files], {
   stdio: 'inherit',
-  env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
+  env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined },
 });
 process.exit(result.status ?? 1);
