@@ -14,6 +14,10 @@ export interface StampConfig {
   description?: string;
   version?: string;
   runtime_language_hint?: string;
+  /** Default lifecycle for new blocks: active, draft, deprecated or archived. */
+  lifecycle?: string;
+  state_contract?: string;
+  meta_type?: string;
   /** Globs (gitignore-like, relative to the project root) never stamped or checked. */
   ignore?: string[];
 }
