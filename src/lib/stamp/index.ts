@@ -29,5 +29,6 @@ export {
   SKIP_REASONS,
   type SkipReason,
   STYLES,
+  type StyleId,
   styleTable,
 } from './styles.js';
