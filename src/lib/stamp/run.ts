@@ -78,7 +78,7 @@ function errorResult(path: string, error: AionError): FileResult {
 }
 
 /** Runs `n` workers over `items` (bounded concurrency without a dependency). */
-async function forEachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await fn(items[next++] as T);
