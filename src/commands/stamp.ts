@@ -34,7 +34,8 @@ const FIELD_FLAGS = {
 
 export default class Stamp extends BaseCommand {
   static override summary = 'Add or refresh ONEX metadata blocks in source files, or check that they are current.';
-  static override description = `Each file gets one metadata block as its first comment (after a shebang, coding cookie, <?xml ?>, <!doctype>, <?php, Dockerfile directives or Markdown front matter). The block's hash seals the other fields and the file's body, so --check notices any hand edit. Stamping is idempotent: an unchanged file keeps every byte; uuid and created_at never change.
+  static override description =
+    `Each file gets one metadata block as its first comment (after a shebang, coding cookie, <?xml ?>, <!doctype>, <?php, Dockerfile directives or Markdown front matter). The block's hash seals the other fields and the file's body, so --check notices any hand edit. Stamping is idempotent: an unchanged file keeps every byte; uuid and created_at never change.
 
 Directories are walked with .gitignore honoured (git ls-files inside a repository); node_modules, .git and dist are pruned; symlinks are never followed. Unknown types, binary, generated, JSON and lock files are skipped (errors only with --strict). Defaults for owner, author, ... come from the stamp section of .aionctl.yaml; the flags below set a field on every file they stamp.
 
@@ -68,14 +69,16 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
       char: 'c',
       description: 'Write nothing; list the files stamp would change and exit 1 if there are any.',
     }),
-    strict: Flags.boolean({ description: 'Treat skipped files (unknown type, binary, generated, JSON, lock) as errors.' }),
+    strict: Flags.boolean({
+      description: 'Treat skipped files (unknown type, binary, generated, JSON, lock) as errors.',
+    }),
     exclude: Flags.string({
       char: 'x',
       multiple: true,
       description: 'Glob (gitignore-like, relative to the working directory) of paths to leave alone; repeatable.',
     }),
     'regenerate-uuid': Flags.boolean({
-      description: 'Give the named files a fresh uuid (for a copied file that duplicates another file\'s uuid).',
+      description: "Give the named files a fresh uuid (for a copied file that duplicates another file's uuid).",
     }),
     owner: Flags.string({ description: 'Set owner (default: stamp.owner in .aionctl.yaml, else "OmniNode Team").' }),
     author: Flags.string({ description: 'Set author (default: stamp.author, else the owner).' }),

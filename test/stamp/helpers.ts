@@ -20,7 +20,8 @@ export type OkPlan = Extract<Plan, { kind: 'ok' }>;
 export function plan(text: string | Uint8Array, name: string, ctx: StampContext = fixedContext()) {
   const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   const p = planStamp(bytes, name, name, ctx);
-  const out = p.kind === 'ok' && p.output ? Buffer.from(p.output).toString('utf8') : Buffer.from(bytes).toString('utf8');
+  const out =
+    p.kind === 'ok' && p.output ? Buffer.from(p.output).toString('utf8') : Buffer.from(bytes).toString('utf8');
   return { plan: p, out };
 }
 

@@ -60,8 +60,7 @@ const ALWAYS_QUOTED: ReadonlySet<string> = new Set([
 // A plain scalar that both YAML 1.1 (PyYAML) and 1.2 read back as the same string: starts with a letter, holds no
 // indicator that starts a comment or mapping (` #`, `: `), and no trailing space.
 const SAFE_PLAIN = /^[A-Za-z_][A-Za-z0-9_ ./@:+=<>()~^,-]*$/;
-const YAML_KEYWORD =
-  /^(?:y|n|yes|no|true|false|on|off|null|nan|inf|~|\.nan|\.inf|[-+]?\.inf|[-+]?[0-9].*|=|<<)$/i;
+const YAML_KEYWORD = /^(?:y|n|yes|no|true|false|on|off|null|nan|inf|~|\.nan|\.inf|[-+]?\.inf|[-+]?[0-9].*|=|<<)$/i;
 const SAFE_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 export function isSafePlain(value: string): boolean {

@@ -86,7 +86,11 @@ function planText(
   const oldModified = existing.get('last_modified_at');
   fields.set(
     'last_modified_at',
-    block && oldHash === hash && typeof oldModified === 'string' ? oldModified : block ? ctx.now : (fields.get('created_at') as string),
+    block && oldHash === hash && typeof oldModified === 'string'
+      ? oldModified
+      : block
+        ? ctx.now
+        : (fields.get('created_at') as string),
   );
   fields.set('hash', hash);
 
@@ -115,7 +119,11 @@ function validate(fields: Fields, file: string, blockLine: number): void {
     throw bad('uuid', `uuid "${String(uuid)}" is not a UUID`, 'fix it, or delete the line to get a fresh v4 uuid');
   const lifecycle = fields.get('lifecycle');
   if (lifecycle !== undefined && !(LIFECYCLES as readonly unknown[]).includes(lifecycle))
-    throw bad('lifecycle', `lifecycle "${String(lifecycle)}" is not one of ${LIFECYCLES.join(', ')}`, 'use one of them');
+    throw bad(
+      'lifecycle',
+      `lifecycle "${String(lifecycle)}" is not one of ${LIFECYCLES.join(', ')}`,
+      'use one of them',
+    );
   for (const field of ['created_at', 'last_modified_at']) {
     const value = fields.get(field);
     if (value !== undefined && (typeof value !== 'string' || Number.isNaN(Date.parse(value))))
@@ -150,7 +158,7 @@ function buildFields(existing: Fields, type: FileType, fileName: string, ctx: St
     schema_version: pick('schema_version', '1.1.0'),
     name: fileName,
     version: pick('version', '1.0.0'),
-    uuid: ctx.regenerateUuid ? ctx.newUuid() : (existing.get('uuid') as string | undefined) ?? ctx.newUuid(),
+    uuid: ctx.regenerateUuid ? ctx.newUuid() : ((existing.get('uuid') as string | undefined) ?? ctx.newUuid()),
     author: pick('author', owner),
     created_at: (existing.get('created_at') as string | undefined) ?? ctx.now,
     last_modified_at: '',

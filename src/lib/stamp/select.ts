@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { AionError, fsError } from '../errors/index.js';
+import { type AionError, fsError } from '../errors/index.js';
 
 /** Directories never descended into, in git repos too (build output and vendored packages are not ours). */
 export const PRUNED_DIRS: ReadonlySet<string> = new Set(['node_modules', '.git', 'dist']);
@@ -170,4 +170,3 @@ function isIgnored(rules: IgnoreRule[], rel: string, name: string, isDir: boolea
   }
   return ignored;
 }
-

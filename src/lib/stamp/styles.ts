@@ -24,7 +24,14 @@ export const OPEN_TEXT = '=== OmniNode:Metadata ===';
 export const CLOSE_TEXT = '=== /OmniNode:Metadata ===';
 
 function lineStyle(id: StyleId, prefix: string): CommentStyle {
-  return { id, kind: 'line', prefix, opener: `${prefix} ${OPEN_TEXT}`, closer: `${prefix} ${CLOSE_TEXT}`, forbidden: [] };
+  return {
+    id,
+    kind: 'line',
+    prefix,
+    opener: `${prefix} ${OPEN_TEXT}`,
+    closer: `${prefix} ${CLOSE_TEXT}`,
+    forbidden: [],
+  };
 }
 
 export const STYLES: Record<StyleId, CommentStyle> = {
