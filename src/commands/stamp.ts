@@ -16,8 +16,8 @@ import {
 
 const CHANGE_TEXT: Record<string, string> = {
   missing: 'no metadata block',
-  stale: 'hash does not match the file (edited since it was stamped)',
-  noncanonical: 'block is not in canonical form',
+  stale: 'stale hash: edited since it was stamped',
+  noncanonical: 'block not in canonical form',
 };
 
 /** Flags that set a field on every stamped file, and the config key that gives its default. */
