@@ -9,14 +9,26 @@ const UNSEALED = new Set(['hash', 'last_modified_at']);
  * dropped), CRLF and lone CR turned into LF, trailing whitespace at the end trimmed, one LF added.
  */
 export function normalizeBody(body: string): string {
-  return `${body.replace(/\r\n?/g, '\n').replace(/[ \t\n\v\f]+$/, '')}\n`;
+  const lf = body.includes('\r') ? body.replace(/\r\n?/g, '\n') : body;
+  let end = lf.length;
+  for (;;) {
+    const c = lf.charCodeAt(end - 1);
+    // space, tab, LF, VT, FF (a regex with `+$` is quadratic on long runs of whitespace)
+    if (end > 0 && (c === 32 || c === 9 || c === 10 || c === 11 || c === 12)) end--;
+    else break;
+  }
+  return `${lf.slice(0, end)}\n`;
 }
 
 /** The text that is hashed: canonical JSON of the sealed fields, a newline, the normalized body. */
 export function sealedText(fields: Fields, body: string): string {
-  const sealed: Record<string, unknown> = {};
-  for (const [key, value] of fields) if (!UNSEALED.has(key)) sealed[key] = value;
-  return `${canonicalJson(sealed)}\n${normalizeBody(body)}`;
+  const keys = [...fields.keys()].filter((k) => !UNSEALED.has(k)).sort(byCodeUnit);
+  const members = keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(fields.get(k))}`);
+  return `{${members.join(',')}}\n${normalizeBody(body)}`;
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** sha256 (lowercase hex) over the UTF-8 bytes of `sealedText`. See docs/stamp.md. */

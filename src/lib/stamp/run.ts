@@ -1,12 +1,11 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { AionError, exitCodeFor, EXIT, fsError, isAionError } from '../errors/index.js';
 import { writeFileAtomic } from '../fs/index.js';
 import { loadYaml, NeedsYaml } from './block.js';
 import { type Change, MAX_BYTES, type Plan, planStamp, type StampContext } from './plan.js';
-import { type SelectOptions, selectFiles } from './select.js';
+import { type Candidate, type SelectOptions, selectFiles } from './select.js';
 import { SKIP_REASONS, type SkipReason } from './styles.js';
 
 export type FileStatus = 'stamped' | 'would-stamp' | 'unchanged' | 'skipped' | 'error';
@@ -44,32 +43,43 @@ export function defaultConcurrency(): number {
   return Math.min(64, 4 * availableParallelism());
 }
 
-/** Reads without following a symlink (O_NOFOLLOW), so a link is reported rather than stamped through. */
-async function readRegularFile(path: string): Promise<{ bytes: Uint8Array } | { skip: SkipReason }> {
-  let handle: Awaited<ReturnType<typeof open>>;
+/**
+ * Reads without following a symlink (O_NOFOLLOW), so a link is reported rather than stamped through. Synchronous
+ * on purpose: for many small files it is ~7x faster than the promise API (measured: 10k files, 108 vs 719 ms),
+ * and only one file is open at a time.
+ */
+function readRegularFile(path: string): { bytes: Uint8Array } | { skip: SkipReason } {
+  let fd: number;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') return { skip: 'symlink' };
     throw err;
   }
   try {
-    const info = await handle.stat();
+    const info = fstatSync(fd);
     if (!info.isFile()) return { skip: 'not-a-file' };
     if (info.size > MAX_BYTES) return { skip: 'too-large' };
-    return { bytes: await handle.readFile() };
+    const bytes = Buffer.allocUnsafe(info.size);
+    let filled = 0;
+    while (filled < info.size) {
+      const n = readSync(fd, bytes, filled, info.size - filled, filled);
+      if (n === 0) break;
+      filled += n;
+    }
+    return { bytes: filled === info.size ? bytes : bytes.subarray(0, filled) };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
-async function plan(bytes: Uint8Array, name: string, display: string, ctx: StampContext): Promise<Plan> {
+/** Plans synchronously; only a block outside the canonical form waits for the YAML library to load. */
+function plan(bytes: Uint8Array, name: string, display: string, ctx: StampContext): Plan | Promise<Plan> {
   try {
     return planStamp(bytes, name, display, ctx);
   } catch (err) {
     if (!(err instanceof NeedsYaml)) throw err;
-    await loadYaml();
-    return planStamp(bytes, name, display, ctx);
+    return loadYaml().then(() => planStamp(bytes, name, display, ctx));
   }
 }
 
@@ -91,36 +101,50 @@ export async function stampFiles(options: StampRunOptions): Promise<StampRunResu
   const selection = await selectFiles(options);
   const results: FileResult[] = selection.errors.map((e) => errorResult(e.display, e.error));
   for (const link of selection.symlinks) results.push({ path: link, status: 'skipped', reason: 'symlink' });
-  await forEachLimited(selection.files, options.concurrency ?? defaultConcurrency(), async (file) => {
+  // Reads and plans run in turn (sync reads are fastest); writes overlap, at most `limit` in flight.
+  const limit = options.concurrency ?? defaultConcurrency();
+  const writes = new Set<Promise<void>>();
+  const fail = (file: Candidate, err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !file.explicit) return; // listed by git, deleted since
+    results.push(errorResult(file.display, isAionError(err) ? err : fsError(err, file.display)));
+  };
+  for (const file of selection.files) {
+    let p: Plan;
     try {
-      const read = await readRegularFile(file.abs);
+      const read = readRegularFile(file.abs);
       if ('skip' in read) {
         results.push({ path: file.display, status: 'skipped', reason: read.skip });
-        return;
+        continue;
       }
-      const p = await plan(read.bytes, basename(file.abs), file.display, options.context);
-      if (p.kind === 'skip') {
-        results.push({ path: file.display, status: 'skipped', reason: p.reason });
-        return;
-      }
-      if (p.change === 'none') {
-        results.push({ path: file.display, status: 'unchanged', hash: p.hash, uuid: p.uuid });
-        return;
-      }
-      if (!options.check && p.output) await writeFileAtomic(file.abs, p.output);
-      results.push({
-        path: file.display,
-        status: options.check ? 'would-stamp' : 'stamped',
-        reason: p.change,
-        hash: p.hash,
-        uuid: p.uuid,
-      });
+      const planned = plan(read.bytes, basename(file.abs), file.display, options.context);
+      p = planned instanceof Promise ? await planned : planned;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !file.explicit) return; // listed by git, deleted since
-      const error = isAionError(err) ? err : fsError(err, file.display);
-      results.push(errorResult(file.display, error));
+      fail(file, err);
+      continue;
     }
-  });
+    if (p.kind === 'skip') {
+      results.push({ path: file.display, status: 'skipped', reason: p.reason });
+      continue;
+    }
+    const base = { path: file.display, hash: p.hash, uuid: p.uuid };
+    if (p.change === 'none') {
+      results.push({ ...base, status: 'unchanged' });
+      continue;
+    }
+    if (options.check || !p.output) {
+      results.push({ ...base, status: 'would-stamp', reason: p.change });
+      continue;
+    }
+    const output = p.output;
+    const change = p.change;
+    const write = writeFileAtomic(file.abs, output)
+      .then(() => void results.push({ ...base, status: 'stamped', reason: change }))
+      .catch((err: unknown) => fail(file, err))
+      .finally(() => writes.delete(write));
+    writes.add(write);
+    if (writes.size >= limit) await Promise.race(writes);
+  }
+  await Promise.all(writes);
   if (options.strict) {
     for (const [i, r] of results.entries()) {
       if (r.status !== 'skipped') continue;

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import picomatch from 'picomatch';
+import { createRequire } from 'node:module';
 import { type AionError, fsError } from '../errors/index.js';
 
 /** Directories never descended into, in git repos too (build output and vendored packages are not ours). */
 export const PRUNED_DIRS: ReadonlySet<string> = new Set(['node_modules', '.git', 'dist']);
+const PRUNED_RE = /(?:^|\/)(?:node_modules|\.git|dist)\//;
 
 export interface SelectOptions {
   cwd: string;
@@ -34,6 +35,14 @@ export interface Selection {
 }
 
 type Matcher = (path: string) => boolean;
+type Picomatch = (glob: string | string[], options?: { dot?: boolean }) => Matcher;
+
+// Loaded on first use: most runs have no globs, and the import costs start-up time.
+let picomatchFn: Picomatch | undefined;
+function picomatch(glob: string | string[], options?: { dot?: boolean }): Matcher {
+  picomatchFn ??= createRequire(import.meta.url)('picomatch') as Picomatch;
+  return picomatchFn(glob, options);
+}
 
 /** gitignore-like globs: a pattern without `/` matches at any depth, and a directory match covers its contents. */
 export function globMatcher(patterns: string[]): Matcher | undefined {
@@ -71,10 +80,11 @@ export async function selectFiles(options: SelectOptions): Promise<Selection> {
   };
   const selection: Selection = { files: [], errors: [], symlinks: [] };
   const seen = new Set<string>();
-  const add = (abs: string, explicit: boolean) => {
-    if (seen.has(abs) || excluded(abs)) return;
+  const filtering = excludeCwd !== undefined || ignoreRoot !== undefined;
+  const add = (abs: string, display: string, explicit: boolean) => {
+    if (seen.has(abs) || (filtering && excluded(abs))) return;
     seen.add(abs);
-    selection.files.push({ abs, display: relative(options.cwd, abs) || abs, explicit });
+    selection.files.push({ abs, display, explicit });
   };
   for (const path of options.paths.length > 0 ? options.paths : ['.']) {
     const abs = resolve(options.cwd, path);
@@ -88,11 +98,14 @@ export async function selectFiles(options: SelectOptions): Promise<Selection> {
     if (info.isSymbolicLink()) selection.symlinks.push(path);
     else if (info.isDirectory()) {
       const listed = (await gitListFiles(abs)) ?? (await walkDirectory(abs));
+      const shownDir = relative(options.cwd, abs);
+      const absDir = abs.endsWith(sep) ? abs : abs + sep;
       for (const rel of listed) {
-        if (rel.split('/').some((part) => PRUNED_DIRS.has(part))) continue;
-        add(join(abs, rel), false);
+        if (PRUNED_RE.test(rel)) continue;
+        const native = sep === '/' ? rel : rel.split('/').join(sep);
+        add(absDir + native, shownDir ? join(shownDir, native) : native, false);
       }
-    } else add(abs, true);
+    } else add(abs, relative(options.cwd, abs) || abs, true);
   }
   return selection;
 }
