@@ -92,7 +92,7 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
       char: 'j',
       min: 1,
       max: 1024,
-      description: 'Files processed at once (default: min(64, 4 x CPUs)).',
+      description: 'Files written at once (default: min(64, 4 x CPUs)); reads run one at a time, which is fastest.',
     }),
     quiet: Flags.boolean({ char: 'q', description: 'Print only errors (the exit code tells the rest).' }),
     verbose: Flags.boolean({ char: 'v', description: 'Also list unchanged and skipped files with the reason.' }),

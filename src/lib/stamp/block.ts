@@ -172,7 +172,9 @@ function parseFields(yamlText: string, locate: Locate): Fields {
   const firstError = doc.errors[0];
   if (firstError) {
     const pos = firstError.linePos?.[0];
-    throw new AionError('MD003', `the metadata block is not valid YAML: ${firstError.message.split('\n')[0]}`, {
+    // The library's "at line N, column M" counts inside the block; the position below is in the file.
+    const reason = (firstError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+    throw new AionError('MD003', `the metadata block is not valid YAML: ${reason}`, {
       position: locate(pos?.line ?? 1, pos?.col ?? 1),
       hint: 'fix the YAML between the block delimiters; the file was not changed',
     });
