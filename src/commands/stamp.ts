@@ -94,6 +94,11 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
       max: 1024,
       description: 'Files written at once (default: min(64, 4 x CPUs)); reads run one at a time, which is fastest.',
     }),
+    threads: Flags.integer({
+      min: 1,
+      max: 64,
+      description: 'Threads that read and hash files (default: one per CPU, at most 8, from 2,000 files on).',
+    }),
     quiet: Flags.boolean({ char: 'q', description: 'Print only errors (the exit code tells the rest).' }),
     verbose: Flags.boolean({ char: 'v', description: 'Also list unchanged and skipped files with the reason.' }),
   };
@@ -124,6 +129,7 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
       check: flags.check,
       strict: flags.strict,
       concurrency: flags.jobs,
+      threads: flags.threads,
       context: {
         now: stampNow(),
         newUuid: randomUUID,

@@ -3,7 +3,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { forEachLimited } from '../../src/lib/stamp/run.js';
+import { stampFiles } from '../../src/lib/stamp/index.js';
+import { processFiles } from '../../src/lib/stamp/process.js';
+import { fixedContext } from './helpers.js';
 import { BIN, type CliResult, parseJson, runCli, tempDir } from '../helpers/cli.js';
 
 interface JsonFile {
@@ -230,20 +232,50 @@ describe('aionctl stamp (CLI)', () => {
     assert.match(await readFile(join(dir, 'src', 'a.ts'), 'utf8'), /^\/\/ owner: Config Owner$/m);
   });
 
-  it('rule 8: work runs with a bounded number of files in flight', async () => {
+  it('rule 8: bounded work: at most --jobs writes in flight, one read at a time per thread', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`f${i}.sh`] = `echo ${i}\n`;
+    const dir = await tree(files);
     let inFlight = 0;
     let peak = 0;
-    await forEachLimited(
-      Array.from({ length: 50 }, (_, i) => i),
-      4,
-      async () => {
-        inFlight++;
-        peak = Math.max(peak, inFlight);
-        await new Promise((r) => setTimeout(r, 2));
-        inFlight--;
+    const written: string[] = [];
+    const results = await processFiles(
+      Object.keys(files).map((name) => ({ abs: join(dir, name), display: name, explicit: true })),
+      {
+        check: false,
+        concurrency: 3,
+        context: fixedContext(),
+        write: async (path) => {
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          await new Promise((r) => setTimeout(r, 3));
+          written.push(path);
+          inFlight--;
+        },
       },
     );
-    assert.equal(peak, 4);
+    assert.equal(peak, 3);
+    assert.equal(written.length, 40);
+    assert.equal(results.filter((r) => r.status === 'stamped').length, 40);
+  });
+
+  it('worker threads give the same results as one thread', { timeout: 60_000 }, async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 60; i++) files[`d${i % 3}/f${i}.${['py', 'ts', 'md', 'json'][i % 4]}`] = `x${i}\n`;
+    files['d0/bad.py'] = '# === OmniNode:Metadata ===\n# uuid: nope\n# === /OmniNode:Metadata ===\n';
+    const dir = await tree(files);
+    const base = { cwd: dir, paths: [], exclude: [], ignore: [], check: true, strict: false };
+    const one = await stampFiles({ ...base, threads: 1, context: fixedContext() });
+    const three = await stampFiles({ ...base, threads: 3, context: fixedContext() });
+    const strip = (r: typeof one) => r.files.map((f) => [f.path, f.status, f.reason, f.error?.code]);
+    assert.deepEqual(strip(three), strip(one));
+    assert.equal(three.exitCode, 3);
+    assert.equal(one.summary['would-stamp'], 45);
+    const written = await stampFiles({ ...base, check: false, threads: 3, context: fixedContext() });
+    assert.equal(written.summary.stamped, 45);
+    const clean = await stampFiles({ ...base, threads: 2, context: fixedContext() });
+    assert.equal(clean.summary['would-stamp'], 0);
+    assert.equal(clean.summary.unchanged, 45);
   });
 
   it('rule 9: a whole-repo check reports duplicate uuids (MD007, exit 1); --regenerate-uuid fixes the copy', async () => {
