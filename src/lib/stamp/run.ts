@@ -55,7 +55,7 @@ async function processInParallel(files: Candidate[], options: StampRunOptions): 
   if (threads <= 1) return processFiles(files, { check: options.check, concurrency, context: options.context });
   const { newUuid: _ignored, ...context } = options.context;
   const chunks: Candidate[][] = Array.from({ length: threads }, () => []);
-  files.forEach((file, i) => chunks[i % threads]!.push(file));
+  for (const [i, file] of files.entries()) chunks[i % threads]!.push(file);
   const perThread = Math.max(1, Math.ceil(concurrency / threads));
   const parts = await Promise.all(
     chunks.map(
