@@ -97,7 +97,7 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
     threads: Flags.integer({
       min: 1,
       max: 64,
-      description: 'Threads that read and hash files (default: one per CPU, at most 8, from 2,000 files on).',
+      description: 'Threads that read and hash files (default: one per CPU, at most 8, with 4+ CPUs and 2,000+ files).',
     }),
     quiet: Flags.boolean({ char: 'q', description: 'Print only errors (the exit code tells the rest).' }),
     verbose: Flags.boolean({ char: 'v', description: 'Also list unchanged and skipped files with the reason.' }),

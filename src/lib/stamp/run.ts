@@ -16,7 +16,7 @@ export interface StampRunOptions extends SelectOptions {
   /** Writes in flight at once (reads run one at a time per thread). */
   concurrency?: number;
   /**
-   * Threads that read and plan: default one per CPU (at most 8) once there are 2,000 files or more; 1 runs
+   * Threads that read and plan: default one per CPU (at most 8) with 4+ CPUs and 2,000+ files; 1 runs
    * everything on the main thread. Worker threads draw uuids from crypto.randomUUID, not `context.newUuid`.
    */
   threads?: number;
@@ -41,8 +41,10 @@ const MIN_FILES_FOR_THREADS = 2000;
 
 function threadCount(files: number, requested: number | undefined): number {
   if (requested !== undefined) return Math.max(1, Math.min(requested, files));
-  if (files < MIN_FILES_FOR_THREADS) return 1;
-  return Math.max(1, Math.min(availableParallelism(), 8, Math.ceil(files / FILES_PER_THREAD)));
+  // On 2 CPUs threads measured no faster (10k files: 0.62 s either way) and cost 30% more CPU, so start at 4.
+  const cpus = availableParallelism();
+  if (files < MIN_FILES_FOR_THREADS || cpus < 4) return 1;
+  return Math.min(cpus, 8, Math.ceil(files / FILES_PER_THREAD));
 }
 
 /**
