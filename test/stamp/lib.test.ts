@@ -178,6 +178,26 @@ describe('rule 2: the preamble stays first; only the first comment after it is t
   });
 });
 
+describe('hostile inputs', () => {
+  it('a preamble without a line ending, a whitespace-only file, unclosed front matter, UTF-16', () => {
+    const noEol = stamped('#!/bin/sh', 'a.sh');
+    assert.ok(noEol.startsWith('#!/bin/sh\n# === OmniNode:Metadata ===\n'));
+    assert.ok(noEol.endsWith('# === /OmniNode:Metadata ===\n'));
+    assert.equal(stamped(noEol, 'a.sh', fixedContext({ now: '2040-01-01T00:00:00.000Z' })), noEol);
+    const blank = stamped('  \n\n', 'b.py');
+    assert.ok(blank.startsWith('# === OmniNode') && blank.endsWith('# === /OmniNode:Metadata ===\n'));
+    // `---` without a closing line is not front matter: the block goes first.
+    assert.ok(stamped('---\ntitle: x\n', 'a.md').startsWith('<!-- === OmniNode'));
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('x = 1\n', 'utf16le')]);
+    assert.deepEqual(plan(utf16, 'a.py').plan, { kind: 'skip', reason: 'binary' });
+  });
+
+  it('a block opener on the last line with no closer is MD001, not a hang or a crash', () => {
+    expectMd(() => stamped('// === OmniNode:Metadata ===', 'a.ts'), 'MD001', 1);
+    expectMd(() => stamped('<!-- === OmniNode:Metadata ===\r\nname: x\r\n', 'a.md'), 'MD001', 1);
+  });
+});
+
 describe('rule 3: the hash seals the fields and the body', () => {
   it('is sha256 of canonical JSON of the fields (minus hash, last_modified_at), a newline, the body', () => {
     const out = stamped('\uFEFF#!/bin/sh\r\necho hi   \r\n\r\n\r\n', 'run.sh');
