@@ -44,6 +44,7 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
   static override examples = [
     { description: 'Stamp every file in the repository', command: '<%= config.bin %> stamp' },
     { description: 'CI: fail when a file needs stamping, list them', command: '<%= config.bin %> stamp --check' },
+    { description: 'Show what stamp would change, as a diff', command: '<%= config.bin %> stamp --check --diff src' },
     {
       description: 'Per-file status as JSON',
       command: '<%= config.bin %> stamp --check --json src/',
@@ -68,6 +69,10 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
     check: Flags.boolean({
       char: 'c',
       description: 'Write nothing; list the files stamp would change and exit 1 if there are any.',
+    }),
+    diff: Flags.boolean({
+      char: 'd',
+      description: 'Show each change as a unified diff (with --check: what stamp would write).',
     }),
     strict: Flags.boolean({
       description: 'Treat skipped files (unknown type, binary, generated, JSON, lock) as errors.',
@@ -130,6 +135,7 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
       strict: flags.strict,
       concurrency: flags.jobs,
       threads: flags.threads,
+      diff: flags.diff,
       context: {
         now: stampNow(),
         newUuid: randomUUID,
@@ -150,6 +156,7 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
       else if (file.status === 'stamped' || file.status === 'would-stamp') {
         const verb = file.status === 'stamped' ? 'stamped' : 'would stamp';
         this.log(`${file.path}: ${verb} (${CHANGE_TEXT[file.reason as string] ?? file.reason})`);
+        if (file.diff) process.stdout.write(file.diff);
       } else if (verbose && file.status === 'skipped') {
         this.log(`${file.path}: skipped (${SKIP_REASONS[file.reason as SkipReason] ?? file.reason})`);
       } else if (verbose && file.status === 'unchanged') this.log(`${file.path}: up to date`);

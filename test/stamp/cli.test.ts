@@ -308,6 +308,40 @@ describe('aionctl stamp (CLI)', () => {
     assert.equal(usage.code, 2);
   });
 
+  it('--diff prints a unified diff that git apply accepts and that brings the file up to date', async () => {
+    const dir = await tree({ 'a.sh': '#!/bin/sh\necho hi\n', 'b.md': '# B\r\n' });
+    assert.equal((await stamp(['-q'], dir)).code, 0);
+    await writeFile(join(dir, 'a.sh'), (await readFile(join(dir, 'a.sh'), 'utf8')).replace('echo hi', 'echo bye'));
+    const before = await readFile(join(dir, 'a.sh'), 'utf8');
+    const r = await runCli(['stamp', '--check', '--diff', '-q', 'a.sh'], {
+      cwd: dir,
+      env: { ...env(), SOURCE_DATE_EPOCH: '1800000000' },
+    });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '', '--quiet hides the diff');
+    const shown = await runCli(['stamp', '--check', '--diff', 'a.sh'], {
+      cwd: dir,
+      env: { ...env(), SOURCE_DATE_EPOCH: '1800000000' },
+    });
+    assert.equal(shown.code, 1);
+    const patch = shown.stdout.slice(shown.stdout.indexOf('--- a/a.sh'), shown.stdout.indexOf('check: '));
+    assert.match(patch, /^-# hash: "[0-9a-f]{64}"$/m);
+    assert.match(patch, /^\+# last_modified_at: "2027-01-15T08:00:00\.000Z"$/m);
+    assert.equal(await readFile(join(dir, 'a.sh'), 'utf8'), before, '--check --diff wrote the file');
+    await writeFile(join(dir, 'fix.patch'), patch);
+    execFileSync('git', ['apply', 'fix.patch'], { cwd: dir });
+    const check = await runCli(['stamp', '--check', 'a.sh'], {
+      cwd: dir,
+      env: { ...env(), SOURCE_DATE_EPOCH: '1800000000' },
+    });
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+    const json = parseJson<JsonResult & { files: Array<{ diff?: string }> }>(
+      await stamp(['--check', '--diff', '--json', 'b.md'], dir),
+    );
+    assert.equal(json.files[0]?.status, 'unchanged');
+    assert.equal(json.files[0]?.diff, undefined);
+  });
+
   it('the hook contract: stamp exits 0 after modifying, --check exits non-zero on the same tree', async () => {
     const dir = await tree({ 'a.sh': 'echo\n' });
     assert.equal((await stamp(['--check', 'a.sh'], dir)).code, 1);

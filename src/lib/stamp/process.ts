@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { type AionError, fsError, isAionError } from '../errors/index.js';
 import { writeFileAtomic } from '../fs/index.js';
 import { loadYaml, NeedsYaml } from './block.js';
+import { unifiedDiff } from './diff.js';
 import { type Change, MAX_BYTES, type Plan, planStamp, type StampContext } from './plan.js';
 import type { Candidate } from './select.js';
 import type { SkipReason } from './styles.js';
@@ -17,6 +18,8 @@ export interface FileResult {
   hash?: string;
   uuid?: string;
   error?: ReturnType<AionError['toJSON']>;
+  /** Unified diff of the change (with `diff: true`). */
+  diff?: string;
 }
 
 export interface ProcessOptions {
@@ -24,6 +27,8 @@ export interface ProcessOptions {
   /** Writes in flight at once. */
   concurrency: number;
   context: StampContext;
+  /** Attach a unified diff to each changed file. */
+  diff?: boolean;
   /** The atomic write (replaceable in tests to observe concurrency). */
   write?: (path: string, data: Uint8Array) => Promise<void>;
 }
@@ -84,12 +89,14 @@ export async function processFiles(files: Candidate[], options: ProcessOptions):
   };
   for (const file of files) {
     let p: Plan;
+    let input: Uint8Array;
     try {
       const read = readRegularFile(file.abs);
       if ('skip' in read) {
         results.push({ path: file.display, status: 'skipped', reason: read.skip });
         continue;
       }
+      input = read.bytes;
       const planned = plan(read.bytes, basename(file.abs), file.display, options.context);
       p = planned instanceof Promise ? await planned : planned;
     } catch (err) {
@@ -100,10 +107,17 @@ export async function processFiles(files: Candidate[], options: ProcessOptions):
       results.push({ path: file.display, status: 'skipped', reason: p.reason });
       continue;
     }
-    const base = { path: file.display, hash: p.hash, uuid: p.uuid };
+    const base: FileResult = { path: file.display, status: 'unchanged', hash: p.hash, uuid: p.uuid };
     if (p.change === 'none') {
-      results.push({ ...base, status: 'unchanged' });
+      results.push(base);
       continue;
+    }
+    if (options.diff && p.output) {
+      base.diff = unifiedDiff(
+        Buffer.from(input).toString('utf8'),
+        Buffer.from(p.output).toString('utf8'),
+        file.display,
+      );
     }
     if (options.check || !p.output) {
       results.push({ ...base, status: 'would-stamp', reason: p.change });

@@ -20,6 +20,8 @@ export interface StampRunOptions extends SelectOptions {
    * everything on the main thread. Worker threads draw uuids from crypto.randomUUID, not `context.newUuid`.
    */
   threads?: number;
+  /** Attach a unified diff to each changed file. */
+  diff?: boolean;
   context: StampContext;
 }
 
@@ -54,7 +56,8 @@ function threadCount(files: number, requested: number | undefined): number {
 async function processInParallel(files: Candidate[], options: StampRunOptions): Promise<FileResult[]> {
   const concurrency = options.concurrency ?? defaultConcurrency();
   const threads = threadCount(files.length, options.threads);
-  if (threads <= 1) return processFiles(files, { check: options.check, concurrency, context: options.context });
+  const diff = options.diff ?? false;
+  if (threads <= 1) return processFiles(files, { check: options.check, concurrency, diff, context: options.context });
   const { newUuid: _ignored, ...context } = options.context;
   const chunks: Candidate[][] = Array.from({ length: threads }, () => []);
   for (const [i, file] of files.entries()) chunks[i % threads]!.push(file);
@@ -64,7 +67,7 @@ async function processInParallel(files: Candidate[], options: StampRunOptions): 
       (chunk) =>
         new Promise<FileResult[]>((resolve, reject) => {
           const worker = new Worker(new URL('./worker.js', import.meta.url), {
-            workerData: { files: chunk, check: options.check, concurrency: perThread, context },
+            workerData: { files: chunk, check: options.check, concurrency: perThread, diff, context },
           });
           worker.once('message', (results: FileResult[]) => resolve(results));
           worker.once('error', reject);

@@ -9,6 +9,7 @@ interface StampWorkerData {
   files: Candidate[];
   check: boolean;
   concurrency: number;
+  diff: boolean;
   context: Omit<StampContext, 'newUuid'>;
 }
 
@@ -16,6 +17,7 @@ const data = workerData as StampWorkerData;
 const results = await processFiles(data.files, {
   check: data.check,
   concurrency: data.concurrency,
+  diff: data.diff,
   context: { ...data.context, newUuid: randomUUID },
 });
 parentPort?.postMessage(results);
