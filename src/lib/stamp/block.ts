@@ -129,16 +129,17 @@ function extractYaml(
 }
 
 // The canonical form this tool writes: one `key: value` per line, value plain-safe or a JSON string.
-const SIMPLE_LINE = /^([A-Za-z_][A-Za-z0-9_.-]*): (.*)$/;
+const SIMPLE_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 /** Fast path for the canonical form (no YAML library needed); undefined when the text needs the full parser. */
 function parseSimple(yamlText: string): Fields | undefined {
   const fields: Fields = new Map();
   for (const line of yamlText.split('\n')) {
-    const m = SIMPLE_LINE.exec(line);
-    if (!m) return undefined;
-    const [, key, raw] = m as unknown as [string, string, string];
-    if (fields.has(key)) return undefined;
+    const colon = line.indexOf(': ');
+    if (colon < 1) return undefined;
+    const key = line.slice(0, colon);
+    if (!SIMPLE_KEY.test(key) || fields.has(key)) return undefined;
+    const raw = line.slice(colon + 2);
     let value: string;
     if (raw.startsWith('"')) {
       try {

@@ -74,11 +74,19 @@ export function isSafePlain(value: string): boolean {
   );
 }
 
+// Most values repeat from file to file (owner, versions, lifecycle...): remember their rendered text.
+const renderedText = new Map<string, string>();
+
 /** One `key: value` line (JSON text is valid YAML, so non-plain values are written as JSON). */
 export function renderField(key: string, value: unknown): string {
   const k = SAFE_KEY.test(key) ? key : JSON.stringify(key);
   if (typeof value === 'string') {
-    const v = !ALWAYS_QUOTED.has(key) && isSafePlain(value) ? value : JSON.stringify(value);
+    if (ALWAYS_QUOTED.has(key)) return `${k}: ${JSON.stringify(value)}`;
+    let v = renderedText.get(value);
+    if (v === undefined) {
+      v = isSafePlain(value) ? value : JSON.stringify(value);
+      if (renderedText.size < 4096) renderedText.set(value, v);
+    }
     return `${k}: ${v}`;
   }
   return `${k}: ${value === undefined ? 'null' : JSON.stringify(value)}`;
