@@ -11,3 +11,14 @@ aionctl() { node bin/run.js "$@"; }
 cp -r examples "$work/examples"
 echo "== aionctl config"
 aionctl config
+
+echo "== aionctl stamp: stamp a sample tree, then check it"
+sample="$work/examples/stamp-sample"
+repo=$(pwd)
+in_sample() { (cd "$sample" && node "$repo/bin/run.js" "$@"); }
+in_sample stamp --verbose
+in_sample stamp --check # exits 1 (and stops the demo) if the first run left anything to stamp
+echo "-- src/hello.py after stamping:"
+head -n 24 "$sample/src/hello.py"
+stamped=$(in_sample stamp --check --json | node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));console.log(`${r.summary.unchanged} files carry a current block, ${r.summary.skipped} skipped`)')
+echo "stamp summary: $stamped"

@@ -1,8 +1,18 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { AionError, fsError } from '../errors/index.js';
 
+// `yaml` costs ~50 ms to import; load it only when a config file exists (most runs of a CLI have none).
+type YamlOptions = import('yaml').ParseOptions &
+  import('yaml').DocumentOptions &
+  import('yaml').SchemaOptions &
+  import('yaml').ToJSOptions;
+let yamlParse: ((text: string, options: YamlOptions) => unknown) | undefined;
+function parse(text: string, options: YamlOptions): unknown {
+  yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
+  return yamlParse(text, options);
+}
 export const PROJECT_FILE = '.aionctl.yaml';
 export const USER_CONFIG_FILE = 'config.yaml';
 
@@ -14,6 +24,10 @@ export interface StampConfig {
   description?: string;
   version?: string;
   runtime_language_hint?: string;
+  /** Default lifecycle for new blocks: active, draft, deprecated or archived. */
+  lifecycle?: string;
+  state_contract?: string;
+  meta_type?: string;
   /** Globs (gitignore-like, relative to the project root) never stamped or checked. */
   ignore?: string[];
 }

@@ -1,3 +1,4 @@
+import { EXIT } from '../exit-codes.js';
 import type { ErrorCodeSpec } from '../types.js';
 
 export const MD_CODES: readonly ErrorCodeSpec[] = [
@@ -11,5 +12,10 @@ export const MD_CODES: readonly ErrorCodeSpec[] = [
     summary:
       'The file type is not stampable (unknown type, binary, generated, JSON or lock file); fatal only under --strict.',
   },
-  { code: 'MD007', summary: 'Two files carry the same metadata uuid (a copied file): give one a fresh uuid.' },
+  // A duplicate is a finding of the check (like a stale hash), not a file that could not be processed: exit 1.
+  {
+    code: 'MD007',
+    summary: 'Two files carry the same metadata uuid (a copied file): give one a fresh uuid.',
+    exit: EXIT.CHECK_FAILED,
+  },
 ];

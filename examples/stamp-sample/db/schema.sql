@@ -1,0 +1,1 @@
+create table tools (id integer primary key, name text not null);

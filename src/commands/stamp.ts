@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../lib/cli/index.js';
+import { loadConfig, resolvePaths, type StampConfig } from '../lib/config/index.js';
+import { AionError, formatPosition } from '../lib/errors/index.js';
+import {
+  type FieldValues,
+  type FileResult,
+  LIFECYCLES,
+  SKIP_REASONS,
+  type SkipReason,
+  type StampRunResult,
+  stampFiles,
+  stampNow,
+} from '../lib/stamp/index.js';
+
+const CHANGE_TEXT: Record<string, string> = {
+  missing: 'no metadata block',
+  stale: 'stale hash: edited since it was stamped',
+  noncanonical: 'block not in canonical form',
+};
+
+/** Flags that set a field on every stamped file, and the config key that gives its default. */
+const FIELD_FLAGS = {
+  owner: 'owner',
+  author: 'author',
+  copyright: 'copyright',
+  description: 'description',
+  lifecycle: 'lifecycle',
+  'runtime-language-hint': 'runtime_language_hint',
+  'meta-type': 'meta_type',
+  'state-contract': 'state_contract',
+} as const;
+
+export default class Stamp extends BaseCommand {
+  static override summary = 'Add or refresh ONEX metadata blocks in source files, or check that they are current.';
+  static override description = `Each file gets one metadata block as its first comment (after a shebang, coding cookie, <?xml ?>, <!doctype>, <?php, Dockerfile directives or Markdown front matter). The block's hash seals the other fields and the file's body, so --check notices any hand edit. Stamping is idempotent: an unchanged file keeps every byte; uuid and created_at never change.
+
+Directories are walked with .gitignore honoured (git ls-files inside a repository); node_modules, .git and dist are pruned; symlinks are never followed. Unknown types, binary, generated, JSON and lock files are skipped (errors only with --strict). Defaults for owner, author, ... come from the stamp section of .aionctl.yaml; the flags below set a field on every file they stamp.
+
+Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share a uuid (MD007); 3 a file could not be processed (MD001-MD006, FS); 2 usage. See docs/stamp.md for the block format and the hash.`;
+
+  static override examples = [
+    { description: 'Stamp every file in the repository', command: '<%= config.bin %> stamp' },
+    { description: 'CI: fail when a file needs stamping, list them', command: '<%= config.bin %> stamp --check' },
+    { description: 'Show what stamp would change, as a diff', command: '<%= config.bin %> stamp --check --diff src' },
+    {
+      description: 'Per-file status as JSON',
+      command: '<%= config.bin %> stamp --check --json src/',
+    },
+    {
+      description: 'Stamp with an owner, skipping generated code',
+      command: '<%= config.bin %> stamp --owner "Team Lab" --exclude "gen/**" src docs',
+    },
+    {
+      description: 'Give a copied file its own uuid',
+      command: '<%= config.bin %> stamp --regenerate-uuid src/copy-of-tool.py',
+    },
+  ];
+
+  static override args = {
+    paths: Args.string({ description: 'Files or directories (default: the current directory).', required: false }),
+  };
+
+  static override strict = false;
+
+  static override flags = {
+    check: Flags.boolean({
+      char: 'c',
+      description: 'Write nothing; list the files stamp would change and exit 1 if there are any.',
+    }),
+    diff: Flags.boolean({
+      char: 'd',
+      description: 'Show each change as a unified diff (with --check: what stamp would write).',
+    }),
+    strict: Flags.boolean({
+      description: 'Treat skipped files (unknown type, binary, generated, JSON, lock) as errors.',
+    }),
+    exclude: Flags.string({
+      char: 'x',
+      multiple: true,
+      description: 'Glob (gitignore-like, relative to the working directory) of paths to leave alone; repeatable.',
+    }),
+    'regenerate-uuid': Flags.boolean({
+      description: "Give the named files a fresh uuid (for a copied file that duplicates another file's uuid).",
+    }),
+    owner: Flags.string({ description: 'Set owner (default: stamp.owner in .aionctl.yaml, else "OmniNode Team").' }),
+    author: Flags.string({ description: 'Set author (default: stamp.author, else the owner).' }),
+    copyright: Flags.string({ description: 'Set copyright (default: stamp.copyright, else the owner).' }),
+    description: Flags.string({ description: 'Set description (default: stamp.description).' }),
+    lifecycle: Flags.string({ description: 'Set lifecycle.', options: [...LIFECYCLES] }),
+    'runtime-language-hint': Flags.string({ description: 'Set runtime_language_hint (default: the file language).' }),
+    'meta-type': Flags.string({ description: 'Set meta_type (default: tool).' }),
+    'state-contract': Flags.string({ description: 'Set state_contract (default: state_contract://default).' }),
+    jobs: Flags.integer({
+      char: 'j',
+      min: 1,
+      max: 1024,
+      description: 'Files written at once (default: min(64, 4 x CPUs)); reads run one at a time, which is fastest.',
+    }),
+    threads: Flags.integer({
+      min: 1,
+      max: 64,
+      description: 'Threads that read and hash files (default: one per CPU, at most 8, with 4+ CPUs and 2,000+ files).',
+    }),
+    quiet: Flags.boolean({ char: 'q', description: 'Print only errors (the exit code tells the rest).' }),
+    verbose: Flags.boolean({ char: 'v', description: 'Also list unchanged and skipped files with the reason.' }),
+  };
+
+  async run(): Promise<StampRunResult> {
+    const { argv, flags } = await this.parse(Stamp);
+    const cwd = process.cwd();
+    const loaded = await loadConfig(cwd, resolvePaths().config);
+    const stampConfig: StampConfig = loaded.config.stamp ?? {};
+    const defaults = fieldDefaults(stampConfig, loaded.projectFile);
+    const overrides: FieldValues = {};
+    for (const [flag, field] of Object.entries(FIELD_FLAGS)) {
+      const value = flags[flag as keyof typeof FIELD_FLAGS];
+      if (value !== undefined) overrides[field] = value;
+    }
+    const paths = argv as string[];
+    if (flags['regenerate-uuid'] && paths.length === 0) {
+      throw new AionError('CI001', '--regenerate-uuid needs the files to renumber', {
+        hint: 'name them: aionctl stamp --regenerate-uuid path/to/copy.py',
+      });
+    }
+    const result = await stampFiles({
+      cwd,
+      paths,
+      exclude: flags.exclude ?? [],
+      ignore: stampConfig.ignore ?? [],
+      projectRoot: loaded.projectRoot,
+      check: flags.check,
+      strict: flags.strict,
+      concurrency: flags.jobs,
+      threads: flags.threads,
+      diff: flags.diff,
+      context: {
+        now: stampNow(),
+        newUuid: randomUUID,
+        defaults,
+        overrides,
+        regenerateUuid: flags['regenerate-uuid'],
+      },
+    });
+    this.report(result, flags.quiet, flags.verbose);
+    this.setExitCode(result.exitCode);
+    return result;
+  }
+
+  private report(result: StampRunResult, quiet: boolean, verbose: boolean): void {
+    for (const file of result.files) {
+      if (file.status === 'error') this.printError(file);
+      else if (quiet) continue;
+      else if (file.status === 'stamped' || file.status === 'would-stamp') {
+        const verb = file.status === 'stamped' ? 'stamped' : 'would stamp';
+        this.log(`${file.path}: ${verb} (${CHANGE_TEXT[file.reason as string] ?? file.reason})`);
+        if (file.diff) process.stdout.write(file.diff);
+      } else if (verbose && file.status === 'skipped') {
+        this.log(`${file.path}: skipped (${SKIP_REASONS[file.reason as SkipReason] ?? file.reason})`);
+      } else if (verbose && file.status === 'unchanged') this.log(`${file.path}: up to date`);
+    }
+    for (const dup of result.duplicates) {
+      if (this.jsonEnabled()) break;
+      process.stderr.write(
+        `${this.err('red', 'error')} MD007: uuid ${dup.uuid} is shared by ${dup.paths.join(', ')}\n` +
+          `  hint: give the copies a fresh uuid: aionctl stamp --regenerate-uuid ${dup.paths.slice(1).join(' ')}\n`,
+      );
+    }
+    if (quiet) return;
+    const s = result.summary;
+    const parts = result.check
+      ? [`${s['would-stamp']} to stamp`, `${s.unchanged} up to date`]
+      : [`${s.stamped} stamped`, `${s.unchanged} unchanged`];
+    parts.push(`${s.skipped} skipped`, `${s.error} error${s.error === 1 ? '' : 's'}`);
+    if (s.duplicates) parts.push(`${s.duplicates} duplicate uuid${s.duplicates === 1 ? '' : 's'}`);
+    this.log(`${result.check ? 'check' : 'stamp'}: ${result.files.length} files: ${parts.join(', ')}`);
+  }
+
+  private printError(file: FileResult): void {
+    if (this.jsonEnabled() || !file.error) return;
+    const e = file.error as { code: string; message: string; hint?: string; position?: { file: string } };
+    const where = formatPosition(e.position as Parameters<typeof formatPosition>[0]) ?? file.path;
+    const message = e.message.startsWith(`${file.path}: `) ? e.message.slice(file.path.length + 2) : e.message;
+    process.stderr.write(`${this.err('red', 'error')} ${e.code}: ${where}: ${message}\n`);
+    if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+  }
+}
+
+function fieldDefaults(config: StampConfig, projectFile: string | undefined): FieldValues {
+  const defaults: FieldValues = {};
+  for (const key of [
+    'owner',
+    'author',
+    'copyright',
+    'description',
+    'version',
+    'runtime_language_hint',
+    'lifecycle',
+    'state_contract',
+    'meta_type',
+  ] as const) {
+    const value = config[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') {
+      throw new AionError('CI004', `stamp.${key} in ${projectFile ?? 'the configuration'} must be text`, {
+        position: projectFile ? { file: projectFile } : undefined,
+      });
+    }
+    defaults[key] = value;
+  }
+  if (defaults.lifecycle !== undefined && !(LIFECYCLES as readonly string[]).includes(defaults.lifecycle)) {
+    throw new AionError('CI004', `stamp.lifecycle must be one of ${LIFECYCLES.join(', ')}`, {
+      position: projectFile ? { file: projectFile } : undefined,
+    });
+  }
+  return defaults;
+}

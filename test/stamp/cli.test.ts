@@ -1,0 +1,355 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { stampFiles } from '../../src/lib/stamp/index.js';
+import { processFiles } from '../../src/lib/stamp/process.js';
+import { fixedContext } from './helpers.js';
+import { BIN, type CliResult, parseJson, runCli, tempDir } from '../helpers/cli.js';
+
+interface JsonFile {
+  path: string;
+  status: string;
+  reason?: string;
+  uuid?: string;
+  error?: { code: string; position?: { file: string; line?: number; col?: number } };
+}
+interface JsonResult {
+  check: boolean;
+  files: JsonFile[];
+  duplicates: Array<{ uuid: string; paths: string[] }>;
+  summary: Record<string, number>;
+}
+
+let root: { path: string; cleanup: () => Promise<void> };
+let n = 0;
+const env = () => ({ AIONCTL_HOME: join(root.path, 'home'), SOURCE_DATE_EPOCH: '1700000000' });
+
+/** A fresh directory with the given files (string content or Buffer). */
+async function tree(files: Record<string, string | Buffer>): Promise<string> {
+  const dir = join(root.path, `t${++n}`);
+  for (const [rel, content] of Object.entries(files)) {
+    await mkdir(join(dir, rel, '..'), { recursive: true });
+    await writeFile(join(dir, rel), content);
+  }
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (rel: string) => {
+    for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(path);
+      else if (e.isFile()) out[path] = (await readFile(join(dir, path))).toString('base64');
+    }
+  };
+  await walk('');
+  return out;
+}
+
+const stamp = (args: string[], cwd: string): Promise<CliResult> => runCli(['stamp', ...args], { cwd, env: env() });
+const byPath = (r: JsonResult) => Object.fromEntries(r.files.map((f) => [f.path, f]));
+
+before(async () => {
+  root = await tempDir('aionctl-stamp-');
+});
+after(() => root.cleanup());
+
+describe('aionctl stamp (CLI)', () => {
+  it('rule 9: --check writes nothing and exits 1 on drift, 0 when clean; --json gives per-file status', async () => {
+    const dir = await tree({ 'a.py': 'x = 1\n', 'b.ts': 'export {};\n', 'c.json': '{}\n' });
+    const before = await snapshot(dir);
+    const check = await stamp(['--check'], dir);
+    assert.equal(check.code, 1, check.stderr);
+    assert.match(check.stdout, /a\.py: would stamp \(no metadata block\)/);
+    assert.deepEqual(await snapshot(dir), before, '--check wrote something');
+    const json = parseJson<JsonResult>(await stamp(['--check', '--json'], dir));
+    assert.equal(json.check, true);
+    assert.deepEqual(
+      json.files.map((f) => [f.path, f.status, f.reason]),
+      [
+        ['a.py', 'would-stamp', 'missing'],
+        ['b.ts', 'would-stamp', 'missing'],
+        ['c.json', 'skipped', 'json'],
+      ],
+    );
+    const done = await stamp([], dir);
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stdout, /2 stamped/);
+    const clean = await stamp(['--check'], dir);
+    assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    // A hand edit of the body is stale.
+    await writeFile(join(dir, 'a.py'), (await readFile(join(dir, 'a.py'), 'utf8')).replace('x = 1', 'x = 2'));
+    const stale = parseJson<JsonResult>(await stamp(['--check', '--json'], dir));
+    assert.equal(byPath(stale)['a.py']?.reason, 'stale');
+  });
+
+  it('rule 7 + 9: a malformed block is MD with file:line:col, the file is untouched, others still stamped, exit 3', async () => {
+    const broken = '#!/bin/sh\n# === OmniNode:Metadata ===\n# uuid: 42\n# === /OmniNode:Metadata ===\necho\n';
+    const dir = await tree({ 'bad.sh': broken, 'good.sh': 'echo ok\n', 'open.ts': '// === OmniNode:Metadata ===\n' });
+    const r = await stamp([], dir);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stderr, /error MD004: bad\.sh:3:1: /);
+    assert.match(r.stderr, /error MD001: open\.ts:1:1: /);
+    assert.equal(await readFile(join(dir, 'bad.sh'), 'utf8'), broken);
+    assert.match(await readFile(join(dir, 'good.sh'), 'utf8'), /^# === OmniNode:Metadata ===/);
+    const check = parseJson<JsonResult>(await stamp(['--check', '--json'], dir));
+    assert.equal(byPath(check)['bad.sh']?.error?.code, 'MD004');
+    assert.deepEqual(byPath(check)['bad.sh']?.error?.position, { file: 'bad.sh', line: 3, col: 1 });
+    assert.equal((await stamp(['--check'], dir)).code, 3);
+  });
+
+  it('rule 1: skipped files are fine by default and MD006 errors (exit 3) under --strict', async () => {
+    const dir = await tree({
+      'a.py': 'x\n',
+      'blob.bin': Buffer.from([1, 0, 2]),
+      'gen.go': '// Code generated by x. DO NOT EDIT.\npackage g\n',
+    });
+    assert.equal((await stamp([], dir)).code, 0);
+    const strict = await stamp(['--check', '--strict', '--json'], dir);
+    assert.equal(strict.code, 3);
+    const files = byPath(parseJson<JsonResult>(strict));
+    assert.equal(files['blob.bin']?.error?.code, 'MD006');
+    assert.equal(files['gen.go']?.error?.code, 'MD006');
+    assert.equal(files['a.py']?.status, 'unchanged');
+  });
+
+  it('rule 5: keeps file mode; CRLF and BOM survive a CLI round trip', async () => {
+    const dir = await tree({ 'run.sh': '\uFEFF#!/bin/sh\r\necho hi\r\n' });
+    await chmod(join(dir, 'run.sh'), 0o750);
+    assert.equal((await stamp([], dir)).code, 0);
+    assert.equal((await stat(join(dir, 'run.sh'))).mode & 0o777, 0o750);
+    const bytes = await readFile(join(dir, 'run.sh'));
+    assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+    const text = bytes.toString('utf8').slice(1);
+    assert.ok(text.startsWith('#!/bin/sh\r\n# === OmniNode:Metadata ===\r\n'));
+    assert.equal(text.replace(/\r\n/g, '').includes('\n'), false, 'no bare LF');
+    assert.ok(text.endsWith('\r\n\r\necho hi\r\n'));
+  });
+
+  it(
+    'rule 5: a run killed mid-way leaves every file either untouched or completely stamped',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 1500; i++) files[`f${i}.py`] = `value = ${i}\n${'# filler line\n'.repeat(200)}`;
+      const dir = await tree(files);
+      const child = spawn(process.execPath, [BIN, 'stamp', '-j', '8'], { cwd: dir, env: { ...process.env, ...env() } });
+      // Kill once some files were written (polling the first files' content).
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const sample = await readFile(join(dir, 'f0.py'), 'utf8').catch(() => '');
+        if (sample.startsWith('# ===') || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('close', r));
+      let stampedCount = 0;
+      for (const [name, original] of Object.entries(files)) {
+        const now = await readFile(join(dir, name), 'utf8');
+        if (now === original) continue;
+        stampedCount++;
+        assert.ok(now.endsWith(`\n\n${original}`), `${name} is half-written`);
+        assert.match(now, /^# === OmniNode:Metadata ===\n[\s\S]*# === \/OmniNode:Metadata ===\n\n/);
+      }
+      assert.ok(stampedCount > 0, 'nothing was stamped before the kill');
+      assert.ok(stampedCount < 1500, 'the run finished before the kill: nothing was interrupted');
+      // Leftover temp files are dot-files named for the target; a rerun completes the job and --check is clean.
+      assert.equal((await stamp([], dir)).code, 0);
+      assert.equal((await stamp(['--check', '-q'], dir)).code, 0);
+    },
+  );
+
+  it('rule 8: in git, .gitignore is honoured and untracked files are included; dist/node_modules pruned', async () => {
+    const dir = await tree({
+      '.gitignore': 'ignored/\n*.log.py\n',
+      'tracked.py': 'a\n',
+      'untracked.ts': 'b\n',
+      'ignored/x.py': 'c\n',
+      'skip.log.py': 'd\n',
+      'dist/out.js': 'e\n',
+      'node_modules/m/index.js': 'f\n',
+      'sub/deep.sh': 'g\n',
+    });
+    execFileSync('git', ['init', '-q'], { cwd: dir });
+    execFileSync('git', ['add', 'tracked.py', '.gitignore'], { cwd: dir });
+    const r = parseJson<JsonResult>(await stamp(['--check', '--json'], dir));
+    assert.deepEqual(
+      r.files.map((f) => f.path),
+      ['.gitignore', 'sub/deep.sh', 'tracked.py', 'untracked.ts'],
+    );
+  });
+
+  it('rule 8: outside git, a walk honours nested .gitignore (with negation), prunes, and skips symlinks', async () => {
+    const dir = await tree({
+      '.gitignore': '*.tmp.py\nbuild/\n',
+      'a.py': 'a\n',
+      'x.tmp.py': 'b\n',
+      'build/gen.py': 'c\n',
+      'pkg/.gitignore': 'local.sh\n!keep.tmp.py\n',
+      'pkg/local.sh': 'd\n',
+      'pkg/keep.tmp.py': 'e\n',
+      'pkg/ok.sh': 'f\n',
+      'node_modules/z.js': 'g\n',
+      'dist/z.js': 'h\n',
+      'outside/target.py': 'untouched\n',
+    });
+    await symlink(join(dir, 'outside', 'target.py'), join(dir, 'link.py'));
+    await symlink(join(dir, 'outside'), join(dir, 'linkdir'));
+    const r = parseJson<JsonResult>(await stamp(['--json', '--exclude', 'outside'], dir));
+    const files = byPath(r);
+    assert.deepEqual(Object.keys(files).sort(), [
+      '.gitignore',
+      'a.py',
+      'link.py',
+      'linkdir',
+      'pkg/.gitignore',
+      'pkg/keep.tmp.py',
+      'pkg/ok.sh',
+    ]);
+    assert.equal(files['link.py']?.status, 'skipped');
+    assert.equal(files['link.py']?.reason, 'symlink');
+    assert.equal(await readFile(join(dir, 'outside', 'target.py'), 'utf8'), 'untouched\n');
+  });
+
+  it('rule 8: --exclude and .aionctl.yaml stamp.ignore apply, to explicit paths too', async () => {
+    const dir = await tree({
+      '.aionctl.yaml': 'stamp:\n  owner: Config Owner\n  ignore: ["vendor", "*.gen.ts"]\n',
+      'src/a.ts': 'a\n',
+      'src/b.gen.ts': 'b\n',
+      'vendor/lib.py': 'c\n',
+      'tests/t.py': 'd\n',
+    });
+    assert.equal((await stamp(['-x', 'tests/**'], dir)).code, 0);
+    const r = parseJson<JsonResult>(await stamp(['--check', '--json', '-x', 'tests/**'], dir));
+    assert.deepEqual(
+      r.files.map((f) => f.path),
+      ['.aionctl.yaml', 'src/a.ts'],
+    );
+    const explicit = parseJson<JsonResult>(await stamp(['--check', '--json', 'vendor/lib.py', 'src/b.gen.ts'], dir));
+    assert.deepEqual(explicit.files, []);
+    assert.match(await readFile(join(dir, 'src', 'a.ts'), 'utf8'), /^\/\/ owner: Config Owner$/m);
+  });
+
+  it('rule 8: bounded work: at most --jobs writes in flight, one read at a time per thread', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`f${i}.sh`] = `echo ${i}\n`;
+    const dir = await tree(files);
+    let inFlight = 0;
+    let peak = 0;
+    const written: string[] = [];
+    const results = await processFiles(
+      Object.keys(files).map((name) => ({ abs: join(dir, name), display: name, explicit: true })),
+      {
+        check: false,
+        concurrency: 3,
+        context: fixedContext(),
+        write: async (path) => {
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          await new Promise((r) => setTimeout(r, 3));
+          written.push(path);
+          inFlight--;
+        },
+      },
+    );
+    assert.equal(peak, 3);
+    assert.equal(written.length, 40);
+    assert.equal(results.filter((r) => r.status === 'stamped').length, 40);
+  });
+
+  it('worker threads give the same results as one thread', { timeout: 60_000 }, async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 60; i++) files[`d${i % 3}/f${i}.${['py', 'ts', 'md', 'json'][i % 4]}`] = `x${i}\n`;
+    files['d0/bad.py'] = '# === OmniNode:Metadata ===\n# uuid: nope\n# === /OmniNode:Metadata ===\n';
+    const dir = await tree(files);
+    const base = { cwd: dir, paths: [], exclude: [], ignore: [], check: true, strict: false };
+    const one = await stampFiles({ ...base, threads: 1, context: fixedContext() });
+    const three = await stampFiles({ ...base, threads: 3, context: fixedContext() });
+    const strip = (r: typeof one) => r.files.map((f) => [f.path, f.status, f.reason, f.error?.code]);
+    assert.deepEqual(strip(three), strip(one));
+    assert.equal(three.exitCode, 3);
+    assert.equal(one.summary['would-stamp'], 45);
+    const written = await stampFiles({ ...base, check: false, threads: 3, context: fixedContext() });
+    assert.equal(written.summary.stamped, 45);
+    const clean = await stampFiles({ ...base, threads: 2, context: fixedContext() });
+    assert.equal(clean.summary['would-stamp'], 0);
+    assert.equal(clean.summary.unchanged, 45);
+  });
+
+  it('rule 9: a whole-repo check reports duplicate uuids (MD007, exit 1); --regenerate-uuid fixes the copy', async () => {
+    const dir = await tree({ 'orig.py': 'x = 1\n' });
+    assert.equal((await stamp([], dir)).code, 0);
+    await writeFile(join(dir, 'copy.py'), await readFile(join(dir, 'orig.py')));
+    const check = await stamp(['--check'], dir);
+    assert.equal(check.code, 1, check.stdout + check.stderr);
+    assert.match(check.stderr, /MD007: uuid [0-9a-f-]{36} is shared by copy\.py, orig\.py/);
+    const json = parseJson<JsonResult>(await stamp(['--check', '--json'], dir));
+    assert.deepEqual(json.duplicates[0]?.paths, ['copy.py', 'orig.py']);
+    const fix = await stamp(['--regenerate-uuid', 'copy.py'], dir);
+    assert.equal(fix.code, 0, fix.stderr);
+    const after = await stamp(['--check'], dir);
+    assert.equal(after.code, 0, after.stdout + after.stderr);
+  });
+
+  it('flags set fields; config defaults apply; --quiet prints nothing on success; a missing path is FS001 exit 3', async () => {
+    const dir = await tree({ 'a.md': '# A\n' });
+    const q = await stamp(['-q', '--owner', 'Flag Owner', '--lifecycle', 'draft'], dir);
+    assert.equal(q.code, 0);
+    assert.equal(q.stdout, '');
+    const text = await readFile(join(dir, 'a.md'), 'utf8');
+    assert.match(text, /^owner: Flag Owner$/m);
+    assert.match(text, /^lifecycle: draft$/m);
+    const missing = await stamp(['--check', 'nope.py', 'a.md'], dir);
+    assert.equal(missing.code, 3);
+    assert.match(missing.stderr, /FS001/);
+    const usage = await stamp(['--lifecycle', 'bogus'], dir);
+    assert.equal(usage.code, 2);
+  });
+
+  it('--diff prints a unified diff that git apply accepts and that brings the file up to date', async () => {
+    const dir = await tree({ 'a.sh': '#!/bin/sh\necho hi\n', 'b.md': '# B\r\n' });
+    assert.equal((await stamp(['-q'], dir)).code, 0);
+    await writeFile(join(dir, 'a.sh'), (await readFile(join(dir, 'a.sh'), 'utf8')).replace('echo hi', 'echo bye'));
+    const before = await readFile(join(dir, 'a.sh'), 'utf8');
+    const r = await runCli(['stamp', '--check', '--diff', '-q', 'a.sh'], {
+      cwd: dir,
+      env: { ...env(), SOURCE_DATE_EPOCH: '1800000000' },
+    });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '', '--quiet hides the diff');
+    const shown = await runCli(['stamp', '--check', '--diff', 'a.sh'], {
+      cwd: dir,
+      env: { ...env(), SOURCE_DATE_EPOCH: '1800000000' },
+    });
+    assert.equal(shown.code, 1);
+    const patch = shown.stdout.slice(shown.stdout.indexOf('--- a/a.sh'), shown.stdout.indexOf('check: '));
+    assert.match(patch, /^-# hash: "[0-9a-f]{64}"$/m);
+    assert.match(patch, /^\+# last_modified_at: "2027-01-15T08:00:00\.000Z"$/m);
+    assert.equal(await readFile(join(dir, 'a.sh'), 'utf8'), before, '--check --diff wrote the file');
+    await writeFile(join(dir, 'fix.patch'), patch);
+    execFileSync('git', ['apply', 'fix.patch'], { cwd: dir });
+    const check = await runCli(['stamp', '--check', 'a.sh'], {
+      cwd: dir,
+      env: { ...env(), SOURCE_DATE_EPOCH: '1800000000' },
+    });
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+    const json = parseJson<JsonResult & { files: Array<{ diff?: string }> }>(
+      await stamp(['--check', '--diff', '--json', 'b.md'], dir),
+    );
+    assert.equal(json.files[0]?.status, 'unchanged');
+    assert.equal(json.files[0]?.diff, undefined);
+  });
+
+  it('the hook contract: stamp exits 0 after modifying, --check exits non-zero on the same tree', async () => {
+    const dir = await tree({ 'a.sh': 'echo\n' });
+    assert.equal((await stamp(['--check', 'a.sh'], dir)).code, 1);
+    assert.equal((await stamp(['a.sh'], dir)).code, 0);
+    assert.equal((await stamp(['--check', 'a.sh'], dir)).code, 0);
+  });
+});
