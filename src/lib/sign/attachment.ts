@@ -36,6 +36,8 @@ export interface SignatureLayer {
   mediaType: string;
   payload: Uint8Array;
   annotations: Record<string, string>;
+  /** A non-signature layer read from a foreign `.sig` manifest: kept by descriptor, its blob is not fetched. */
+  foreign?: Descriptor;
 }
 
 function sortedAnnotations(a: Record<string, string>): Record<string, string> {
@@ -66,14 +68,17 @@ export function buildSignatureManifest(layers: SignatureLayer[]): BuiltSignature
   if (layers.length > MAX_SIGNATURE_LAYERS)
     throw new AionError('ST005', `too many signatures (${layers.length}); cosign allows ${MAX_SIGNATURE_LAYERS}`);
   const built = layers.map((l) => ({
-    bytes: l.payload,
-    descriptor: {
-      mediaType: l.mediaType,
-      size: l.payload.length,
-      digest: sha256Digest(l.payload),
-      annotations: sortedAnnotations(l.annotations),
-    } as Descriptor,
+    bytes: l.foreign ? new Uint8Array(0) : l.payload,
+    descriptor: l.foreign
+      ? { ...l.foreign }
+      : ({
+          mediaType: l.mediaType,
+          size: l.payload.length,
+          digest: sha256Digest(l.payload),
+          annotations: sortedAnnotations(l.annotations),
+        } as Descriptor),
   }));
+  // diff_ids equal the digests: cosign layers are uncompressed.
   const configBytes = signatureConfig(built.map((b) => b.descriptor.digest));
   const configDescriptor: Descriptor = {
     mediaType: OCI_CONFIG_MEDIA_TYPE,

@@ -8,3 +8,5 @@ export * from './keyless.js';
 export * from './keys.js';
 export * from './payload.js';
 export * from './verify-classic.js';
+export * from './engine.js';
+export * from './cli-support.js';
