@@ -11,6 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AionError, fsError } from '../errors/index.js';
 import { ensureDir } from '../fs/index.js';
+import { syncFile } from './layout.js';
 import { ANNOTATIONS } from './media-types.js';
 import { type Descriptor, MEDIA_TYPES, type ReadTarget } from './types.js';
 
@@ -102,13 +103,13 @@ export async function extractPackage(
       const tmp = join(dirname(final), `.${basename(final)}.${randomBytes(6).toString('hex')}.aionctl.tmp`);
       staged.push({ tmp, final });
       const mode = fileMode(layer);
-      const handle = await open(tmp, 'wx', 0o600);
-      try {
-        await pipeline(await target.fetchBlob(layer), handle.createWriteStream({ autoClose: false }));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      const blob = await target.fetchBlob(layer);
+      const handle = await open(tmp, 'wx', 0o600).catch((err) => {
+        blob.destroy();
+        throw err;
+      });
+      await pipeline(blob, handle.createWriteStream());
+      await syncFile(tmp);
       await chmod(tmp, mode);
       files.push({ path: segments.join('/'), digest: layer.digest, size: layer.size, mode });
     }

@@ -307,19 +307,17 @@ export class LayoutTarget implements Target {
         verifyBytes(descriptor, content);
         await writeSynced(tmp, content);
       } else {
+        // open before streaming, so the temp file exists (and is removed below) however early the stream fails
         const handle = await open(tmp, 'wx', 0o644);
-        try {
-          await pipeline(content, new DigestVerifier(descriptor), handle.createWriteStream({ autoClose: false }));
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        await pipeline(content, new DigestVerifier(descriptor), handle.createWriteStream());
+        await syncFile(tmp);
       }
       await rename(tmp, this.blobPath(descriptor.digest));
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);
-      if (err instanceof AionError) throw err;
-      throw fsError(err, this.blobPath(descriptor.digest), 'write');
+      // file-system failures become FS003; a failing source (network reset, RG101) keeps its own error
+      if (isErrno(err)) throw fsError(err, this.blobPath(descriptor.digest), 'write');
+      throw err;
     }
   }
 
@@ -370,6 +368,11 @@ export class LayoutTarget implements Target {
   }
 }
 
+function isErrno(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return !(err instanceof AionError) && typeof code === 'string' && /^E[A-Z]+$/.test(code);
+}
+
 function emptyIndex(): ImageIndex {
   return { schemaVersion: 2, mediaType: MEDIA_TYPES.imageIndex, manifests: [] };
 }
@@ -413,6 +416,16 @@ async function readSmall(path: string, where: string, digest: string): Promise<U
   } catch (err) {
     if (err instanceof AionError) throw err;
     throw notFound(digest, where, err);
+  }
+}
+
+/** fsync a closed file, so the rename that follows never exposes a truncated blob after a crash. */
+export async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
