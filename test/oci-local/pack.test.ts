@@ -212,7 +212,7 @@ describe('extract', () => {
     const wasm = artifact.manifest.layers.find((l) => l.mediaType === MEDIA_TYPES.wasmLayer)!;
     await writeFile(layout.blobPath(wasm.digest), Buffer.from('\0asm\x01\0\0X'));
     const out = join(root, 'out');
-    await assert.rejects(extractPackage(layout, '1.3.0', out), expectCode('RG101'));
+    await assert.rejects(extractPackage(layout, '1.3.0', out), expectCode('RG009'));
     const left = await readdir(out, { recursive: true });
     assert.ok(
       left.every((p) => !p.endsWith('.json') && !p.endsWith('.wasm') && !p.endsWith('.yaml') && !p.endsWith('.sh')),

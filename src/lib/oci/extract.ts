@@ -72,7 +72,7 @@ export async function extractPackage(
 ): Promise<ExtractResult> {
   const { descriptor, bytes } = await target.fetchManifest(reference);
   if (descriptor.mediaType !== MEDIA_TYPES.imageManifest) {
-    throw new AionError('RG107', `${descriptor.digest} is a ${descriptor.mediaType}, not a package manifest`, {
+    throw new AionError('RG011', `${descriptor.digest} is a ${descriptor.mediaType}, not a package manifest`, {
       hint: 'extract an image manifest (aionctl pack produces one)',
     });
   }
@@ -83,7 +83,7 @@ export async function extractPackage(
   for (const { segments } of plan) {
     const key = segments.join('/');
     if (seen.has(key))
-      throw new AionError('RG107', `two layers are titled ${key}`, { hint: 'the artifact is malformed' });
+      throw new AionError('RG011', `two layers are titled ${key}`, { hint: 'the artifact is malformed' });
     seen.add(key);
   }
 

@@ -206,7 +206,7 @@ export class LayoutTarget implements Target {
       verifyBytes({ mediaType: '', digest, size: bytes.length }, bytes);
       const mediaType = (safeJson(bytes) as { mediaType?: unknown } | undefined)?.mediaType;
       if (typeof mediaType !== 'string' || !isManifestMediaType(mediaType)) {
-        throw new AionError('RG107', `${digest} in ${this.name} is not a manifest with a known mediaType`, {
+        throw new AionError('RG011', `${digest} in ${this.name} is not a manifest with a known mediaType`, {
           hint: 'reference a manifest digest, not a layer or config blob',
         });
       }
@@ -217,7 +217,7 @@ export class LayoutTarget implements Target {
     const entry = index.manifests.findLast((d) => d.annotations?.[REF_NAME] === refName);
     if (!entry) {
       const known = (await this.tags()).slice(0, 10);
-      throw new AionError('RG100', `tag "${reference}" not found in ${this.name}`, {
+      throw new AionError('RG003', `tag "${reference}" not found in ${this.name}`, {
         hint: known.length > 0 ? `known tags: ${known.join(', ')}` : `${this.name} holds no tags`,
       });
     }
@@ -327,11 +327,11 @@ export class LayoutTarget implements Target {
     verifyBytes(descriptor, bytes);
     const parsed = safeJson(bytes) as { mediaType?: unknown; subject?: Descriptor; artifactType?: string } | undefined;
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new AionError('RG107', `manifest ${descriptor.digest} is not a JSON object`);
+      throw new AionError('RG011', `manifest ${descriptor.digest} is not a JSON object`);
     }
     if (parsed.mediaType !== undefined && parsed.mediaType !== descriptor.mediaType) {
       throw new AionError(
-        'RG107',
+        'RG011',
         `manifest ${descriptor.digest} says mediaType ${String(parsed.mediaType)} but was described as ${descriptor.mediaType}`,
       );
     }
@@ -415,7 +415,7 @@ async function readSmall(path: string, where: string, digest: string): Promise<U
     return await readFile(path);
   } catch (err) {
     if (err instanceof AionError) throw err;
-    throw notFound(digest, where, err);
+    throw notFound(digest, where, err, 'RG003');
   }
 }
 
@@ -439,15 +439,16 @@ async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
-function notFound(digest: string, where: string, cause?: unknown): AionError {
-  return new AionError('RG100', `${digest} not found in ${where}`, {
+/** RG003 for a manifest, RG005 for a blob (the codes the registry client uses for the same situations). */
+function notFound(digest: string, where: string, cause?: unknown, code: 'RG003' | 'RG005' = 'RG005'): AionError {
+  return new AionError(code, `${digest} not found in ${where}`, {
     cause,
     hint: 'the layout is incomplete; copy the artifact into it again',
   });
 }
 
 function tooLarge(digest: string, size: number): AionError {
-  return new AionError('RG103', `manifest ${digest} is ${size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`, {
+  return new AionError('RG010', `manifest ${digest} is ${size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`, {
     hint: 'registries are only required to accept manifests up to 4 MiB',
   });
 }

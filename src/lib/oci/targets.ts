@@ -21,8 +21,3 @@ export async function openTarget(ref: ArtifactReference, options: OpenTargetOpti
       });
   }
 }
-
-/** The tag or digest a reference points at, for resolve()/fetchManifest(). */
-export function referenceSelector(ref: ArtifactReference): string | undefined {
-  return ref.digest ?? ref.tag;
-}
