@@ -197,6 +197,11 @@ export class LayoutTarget implements Target {
 
   async resolve(reference: string): Promise<Descriptor> {
     const index = await this.readIndex();
+    const refName = this.refPrefix + reference;
+    // The last entry wins if a foreign tool left duplicates. A tag is looked up first: plain layouts (the store
+    // read without a prefix) have ref.names like `name:1.0.0` that contain a colon but are not digests.
+    const entry = index.manifests.findLast((d) => d.annotations?.[REF_NAME] === refName);
+    if (entry) return plainDescriptor(entry);
     if (reference.includes(':')) {
       const digest = parseDigest(reference);
       const listed = index.manifests.find((d) => d.digest === digest);
@@ -212,16 +217,10 @@ export class LayoutTarget implements Target {
       }
       return { mediaType, digest, size: bytes.length };
     }
-    const refName = this.refPrefix + reference;
-    // The last entry wins if a foreign tool left duplicates.
-    const entry = index.manifests.findLast((d) => d.annotations?.[REF_NAME] === refName);
-    if (!entry) {
-      const known = (await this.tags()).slice(0, 10);
-      throw new AionError('RG003', `tag "${reference}" not found in ${this.name}`, {
-        hint: known.length > 0 ? `known tags: ${known.join(', ')}` : `${this.name} holds no tags`,
-      });
-    }
-    return plainDescriptor(entry);
+    const known = (await this.tags()).slice(0, 10);
+    throw new AionError('RG003', `tag "${reference}" not found in ${this.name}`, {
+      hint: known.length > 0 ? `known tags: ${known.join(', ')}` : `${this.name} holds no tags`,
+    });
   }
 
   async fetchManifest(reference: string | Descriptor): Promise<FetchedManifest> {
