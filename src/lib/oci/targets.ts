@@ -21,8 +21,3 @@ export async function openTarget(ref: ArtifactReference, options: OpenTargetOpti
       return connectRegistry(ref, { env: options.env ?? process.env, ...options.registry });
   }
 }
-
-/** The tag or digest a reference points at, for resolve()/fetchManifest(). */
-export function referenceSelector(ref: ArtifactReference): string | undefined {
-  return ref.digest ?? ref.tag;
-}
