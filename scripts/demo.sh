@@ -11,3 +11,29 @@ aionctl() { node bin/run.js "$@"; }
 cp -r examples "$work/examples"
 echo "== aionctl config"
 aionctl config
+
+echo "== aionctl pack (every example package) and copy to an oci: layout"
+shopt -s nullglob
+pkgs=()
+for manifest in "$work"/examples/*/aip.yaml; do pkgs+=("$(dirname "$manifest")"); done
+if [ ${#pkgs[@]} -eq 0 ]; then
+  # no example packages yet: pack a minimal wasm package made on the fly
+  mkdir -p "$work/pkg/schemas"
+  printf '\0asm\1\0\0\0' >"$work/pkg/module.wasm"
+  printf '{"type":"object"}\n' >"$work/pkg/schemas/input.json"
+  printf 'apiVersion: aionos/v1\nkind: AgentPackage\nmetadata: {name: demo_agent, version: "0.1.0"}\nruntime: {type: wasm, module: module.wasm}\n' >"$work/pkg/aip.yaml"
+  pkgs=("$work/pkg")
+fi
+for pkg in "${pkgs[@]}"; do
+  packed=$(aionctl pack "$pkg" --json)
+  ref=$(node -e 'console.log(JSON.parse(process.argv[1]).ref)' "$packed")
+  digest=$(node -e 'console.log(JSON.parse(process.argv[1]).digest)' "$packed")
+  echo "packed $ref $digest"
+  copied=$(aionctl copy "$ref" "oci:$work/layout" --json)
+  layout_digest=$(node -e 'console.log(JSON.parse(process.argv[1]).digest)' "$copied")
+  echo "copied to oci:$work/layout -> $layout_digest"
+  [ "$digest" = "$layout_digest" ] || { echo "digest mismatch for $ref" >&2; exit 1; }
+  # pack is reproducible: packing again gives the same digest
+  [ "$(aionctl pack "$pkg" 2>/dev/null)" = "$digest" ] || { echo "pack is not reproducible for $ref" >&2; exit 1; }
+done
+echo "store and layout digests match"

@@ -87,7 +87,7 @@ export async function copyArtifact(
 
   async function copyManifest(descriptor: Descriptor, tag?: string, root = false): Promise<void> {
     if (!isManifestMediaType(descriptor.mediaType)) {
-      throw new AionError('RG107', `cannot copy ${descriptor.digest}: unsupported media type ${descriptor.mediaType}`);
+      throw new AionError('RG011', `cannot copy ${descriptor.digest}: unsupported media type ${descriptor.mediaType}`);
     }
     const { bytes } = await src.fetchManifest(descriptor);
     // A root or tagged manifest is always walked (cheap: existing blobs are skipped) so a half-copied graph heals.
@@ -151,13 +151,13 @@ function parseManifest(bytes: Uint8Array, descriptor: Descriptor): ParsedManifes
   try {
     parsed = JSON.parse(Buffer.from(bytes).toString('utf8')) as ParsedManifest;
   } catch (err) {
-    throw new AionError('RG107', `manifest ${descriptor.digest} is not valid JSON`, { cause: err });
+    throw new AionError('RG011', `manifest ${descriptor.digest} is not valid JSON`, { cause: err });
   }
   const index = isIndexMediaType(descriptor.mediaType);
   const ok = index
     ? Array.isArray(parsed.manifests)
     : typeof parsed.config?.digest === 'string' && Array.isArray(parsed.layers ?? []);
-  if (!ok) throw new AionError('RG107', `manifest ${descriptor.digest} lacks ${index ? 'manifests' : 'config'}`);
+  if (!ok) throw new AionError('RG011', `manifest ${descriptor.digest} lacks ${index ? 'manifests' : 'config'}`);
   return parsed;
 }
 

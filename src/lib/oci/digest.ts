@@ -25,12 +25,12 @@ export function parseDigest(value: string): Digest {
   if (DIGEST_GRAMMAR.test(value)) {
     const algorithm = value.slice(0, value.indexOf(':'));
     if (algorithm !== 'sha256') {
-      throw new AionError('RG102', `unsupported digest algorithm "${algorithm}" in ${value}`, {
+      throw new AionError('RG002', `unsupported digest algorithm "${algorithm}" in ${value}`, {
         hint: 'aionctl reads and writes sha256 digests only',
       });
     }
   }
-  throw new AionError('RG102', `malformed digest "${value}"`, {
+  throw new AionError('RG002', `malformed digest "${value}"`, {
     hint: 'a digest looks like sha256: followed by 64 lowercase hex characters',
   });
 }
@@ -117,7 +117,7 @@ export function verifyBytes(expected: Descriptor, bytes: Uint8Array): void {
 }
 
 function mismatch(expected: Descriptor, what: string): AionError {
-  return new AionError('RG101', `content of ${expected.digest} failed verification: ${what}`, {
+  return new AionError('RG009', `content of ${expected.digest} failed verification: ${what}`, {
     hint: 'the source is corrupt or was tampered with; nothing was stored',
     details: { digest: expected.digest, size: expected.size },
   });

@@ -11,6 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AionError, fsError } from '../errors/index.js';
 import { ensureDir } from '../fs/index.js';
+import { syncFile } from './layout.js';
 import { ANNOTATIONS } from './media-types.js';
 import { type Descriptor, MEDIA_TYPES, type ReadTarget } from './types.js';
 
@@ -71,7 +72,7 @@ export async function extractPackage(
 ): Promise<ExtractResult> {
   const { descriptor, bytes } = await target.fetchManifest(reference);
   if (descriptor.mediaType !== MEDIA_TYPES.imageManifest) {
-    throw new AionError('RG107', `${descriptor.digest} is a ${descriptor.mediaType}, not a package manifest`, {
+    throw new AionError('RG011', `${descriptor.digest} is a ${descriptor.mediaType}, not a package manifest`, {
       hint: 'extract an image manifest (aionctl pack produces one)',
     });
   }
@@ -82,7 +83,7 @@ export async function extractPackage(
   for (const { segments } of plan) {
     const key = segments.join('/');
     if (seen.has(key))
-      throw new AionError('RG107', `two layers are titled ${key}`, { hint: 'the artifact is malformed' });
+      throw new AionError('RG011', `two layers are titled ${key}`, { hint: 'the artifact is malformed' });
     seen.add(key);
   }
 
@@ -102,13 +103,13 @@ export async function extractPackage(
       const tmp = join(dirname(final), `.${basename(final)}.${randomBytes(6).toString('hex')}.aionctl.tmp`);
       staged.push({ tmp, final });
       const mode = fileMode(layer);
-      const handle = await open(tmp, 'wx', 0o600);
-      try {
-        await pipeline(await target.fetchBlob(layer), handle.createWriteStream({ autoClose: false }));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      const blob = await target.fetchBlob(layer);
+      const handle = await open(tmp, 'wx', 0o600).catch((err) => {
+        blob.destroy();
+        throw err;
+      });
+      await pipeline(blob, handle.createWriteStream());
+      await syncFile(tmp);
       await chmod(tmp, mode);
       files.push({ path: segments.join('/'), digest: layer.digest, size: layer.size, mode });
     }

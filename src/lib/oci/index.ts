@@ -14,7 +14,6 @@ export {
 export {
   assertRepository,
   assertTag,
-  isValidTag,
   MAX_MANIFEST_BYTES,
   referrersTagFor,
   versionToTag,
@@ -44,4 +43,12 @@ export {
 } from './pack.js';
 export { type CopyEvent, type CopyOptions, type CopyResult, copyArtifact } from './copy.js';
 export { type ExtractedFile, type ExtractResult, extractPackage, safeTitleSegments } from './extract.js';
-export { type OpenTargetOptions, openTarget, referenceSelector } from './targets.js';
+export { type OpenTargetOptions, openTarget } from './targets.js';
+export {
+  formatReference,
+  type LayoutReference,
+  parseReference,
+  referenceSelector,
+  requireSelector,
+  type StoreReference,
+} from './reference.js';

@@ -197,6 +197,11 @@ export class LayoutTarget implements Target {
 
   async resolve(reference: string): Promise<Descriptor> {
     const index = await this.readIndex();
+    const refName = this.refPrefix + reference;
+    // The last entry wins if a foreign tool left duplicates. A tag is looked up first: plain layouts (the store
+    // read without a prefix) have ref.names like `name:1.0.0` that contain a colon but are not digests.
+    const entry = index.manifests.findLast((d) => d.annotations?.[REF_NAME] === refName);
+    if (entry) return plainDescriptor(entry);
     if (reference.includes(':')) {
       const digest = parseDigest(reference);
       const listed = index.manifests.find((d) => d.digest === digest);
@@ -206,22 +211,16 @@ export class LayoutTarget implements Target {
       verifyBytes({ mediaType: '', digest, size: bytes.length }, bytes);
       const mediaType = (safeJson(bytes) as { mediaType?: unknown } | undefined)?.mediaType;
       if (typeof mediaType !== 'string' || !isManifestMediaType(mediaType)) {
-        throw new AionError('RG107', `${digest} in ${this.name} is not a manifest with a known mediaType`, {
+        throw new AionError('RG011', `${digest} in ${this.name} is not a manifest with a known mediaType`, {
           hint: 'reference a manifest digest, not a layer or config blob',
         });
       }
       return { mediaType, digest, size: bytes.length };
     }
-    const refName = this.refPrefix + reference;
-    // The last entry wins if a foreign tool left duplicates.
-    const entry = index.manifests.findLast((d) => d.annotations?.[REF_NAME] === refName);
-    if (!entry) {
-      const known = (await this.tags()).slice(0, 10);
-      throw new AionError('RG100', `tag "${reference}" not found in ${this.name}`, {
-        hint: known.length > 0 ? `known tags: ${known.join(', ')}` : `${this.name} holds no tags`,
-      });
-    }
-    return plainDescriptor(entry);
+    const known = (await this.tags()).slice(0, 10);
+    throw new AionError('RG003', `tag "${reference}" not found in ${this.name}`, {
+      hint: known.length > 0 ? `known tags: ${known.join(', ')}` : `${this.name} holds no tags`,
+    });
   }
 
   async fetchManifest(reference: string | Descriptor): Promise<FetchedManifest> {
@@ -307,19 +306,17 @@ export class LayoutTarget implements Target {
         verifyBytes(descriptor, content);
         await writeSynced(tmp, content);
       } else {
+        // open before streaming, so the temp file exists (and is removed below) however early the stream fails
         const handle = await open(tmp, 'wx', 0o644);
-        try {
-          await pipeline(content, new DigestVerifier(descriptor), handle.createWriteStream({ autoClose: false }));
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        await pipeline(content, new DigestVerifier(descriptor), handle.createWriteStream());
+        await syncFile(tmp);
       }
       await rename(tmp, this.blobPath(descriptor.digest));
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);
-      if (err instanceof AionError) throw err;
-      throw fsError(err, this.blobPath(descriptor.digest), 'write');
+      // file-system failures become FS003; a failing source (network reset, RG101) keeps its own error
+      if (isErrno(err)) throw fsError(err, this.blobPath(descriptor.digest), 'write');
+      throw err;
     }
   }
 
@@ -329,11 +326,11 @@ export class LayoutTarget implements Target {
     verifyBytes(descriptor, bytes);
     const parsed = safeJson(bytes) as { mediaType?: unknown; subject?: Descriptor; artifactType?: string } | undefined;
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new AionError('RG107', `manifest ${descriptor.digest} is not a JSON object`);
+      throw new AionError('RG011', `manifest ${descriptor.digest} is not a JSON object`);
     }
     if (parsed.mediaType !== undefined && parsed.mediaType !== descriptor.mediaType) {
       throw new AionError(
-        'RG107',
+        'RG011',
         `manifest ${descriptor.digest} says mediaType ${String(parsed.mediaType)} but was described as ${descriptor.mediaType}`,
       );
     }
@@ -368,6 +365,11 @@ export class LayoutTarget implements Target {
     });
     return removed;
   }
+}
+
+function isErrno(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return !(err instanceof AionError) && typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }
 
 function emptyIndex(): ImageIndex {
@@ -412,7 +414,17 @@ async function readSmall(path: string, where: string, digest: string): Promise<U
     return await readFile(path);
   } catch (err) {
     if (err instanceof AionError) throw err;
-    throw notFound(digest, where, err);
+    throw notFound(digest, where, err, 'RG003');
+  }
+}
+
+/** fsync a closed file, so the rename that follows never exposes a truncated blob after a crash. */
+export async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
@@ -426,15 +438,16 @@ async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
-function notFound(digest: string, where: string, cause?: unknown): AionError {
-  return new AionError('RG100', `${digest} not found in ${where}`, {
+/** RG003 for a manifest, RG005 for a blob (the codes the registry client uses for the same situations). */
+function notFound(digest: string, where: string, cause?: unknown, code: 'RG003' | 'RG005' = 'RG005'): AionError {
+  return new AionError(code, `${digest} not found in ${where}`, {
     cause,
     hint: 'the layout is incomplete; copy the artifact into it again',
   });
 }
 
 function tooLarge(digest: string, size: number): AionError {
-  return new AionError('RG103', `manifest ${digest} is ${size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`, {
+  return new AionError('RG010', `manifest ${digest} is ${size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`, {
     hint: 'registries are only required to accept manifests up to 4 MiB',
   });
 }
