@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
-import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LayoutTarget, openStore } from '../../src/lib/oci/index.js';
 import { MEDIA_TYPES } from '../../src/lib/oci/types.js';
-import {
-  SIGNATURE_ANNOTATION,
-  attachmentTag,
-  buildSignatureManifest,
-  parsePemBlocks,
-  readClassicSignatures,
-} from '../../src/lib/sign/index.js';
+import { parsePemBlocks } from '../../src/lib/sign/index.js';
 import { type CliResult, parseJson, runCli, tempDir } from '../helpers/cli.js';
-import { PASSWORD, plantVector, pushArtifact, vectorFile } from './fixtures.js';
-import { type VectorCase, loadCases } from './vectors.js';
+import { PASSWORD, plantVector, pushArtifact, vectorArgs, vectorFile } from './fixtures.js';
+import { signVerifyTamper } from './roundtrip.js';
+import { loadCases } from './vectors.js';
 
 interface ErrorJson {
   error: { code: string; message: string };
@@ -144,78 +138,7 @@ async function roundTrip(kind: 'layout' | 'store') {
   const dir = join(home.path, `rt-${kind}`);
   const target = kind === 'layout' ? new LayoutTarget(dir) : openStore('acme/agent', { AIONCTL_HOME: home.path });
   const ref = (sel: string) => (kind === 'layout' ? `oci:${dir}${sel}` : `acme/agent${sel}`);
-  const a = await pushArtifact(target, '1.0.0');
-  const b = await pushArtifact(target, '2.0.0');
-  const k1 = join(home.path, 'k1');
-  const k2 = join(home.path, 'k2');
-
-  const unsigned = await cli(['verify', ref(':1.0.0'), '--key', `${k1}.pub`, '--json']);
-  assert.equal(unsigned.code, 6, unsigned.stdout);
-  assert.equal(errorCode(unsigned), 'ST001');
-
-  const signed = await cli(['sign', ref(':1.0.0'), '--key', `${k1}.key`, '--json']);
-  assert.equal(signed.code, 0, signed.stdout + signed.stderr);
-  const sr = parseJson<{ digest: string; signatureTag: string; added: boolean; signatures: number }>(signed);
-  assert.equal(sr.digest, a.digest, 'the tag was resolved to the digest');
-  assert.equal(sr.signatureTag, attachmentTag(a.digest));
-
-  // Independent check of what was stored: node:crypto over the stored payload with the .pub file.
-  const layers = await readClassicSignatures(target, a.digest);
-  assert.equal(layers.length, 1);
-  const pub = createPublicKey(await readFile(`${k1}.pub`, 'utf8'));
-  assert.ok(
-    nodeVerify('sha256', layers[0]!.payload, pub, Buffer.from(layers[0]!.annotations[SIGNATURE_ANNOTATION]!, 'base64')),
-  );
-  assert.equal(JSON.parse(layers[0]!.payload.toString()).critical.image['docker-manifest-digest'], a.digest);
-
-  const ok = await cli(['verify', ref(':1.0.0'), '--key', `${k1}.pub`, '--json']);
-  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-  const payloads = parseJson<Array<{ critical: { image: Record<string, string>; type: string } }>>(ok);
-  assert.equal(payloads.length, 1);
-  assert.equal(payloads[0]!.critical.image['docker-manifest-digest'], a.digest);
-  assert.equal(payloads[0]!.critical.type, 'cosign container image signature');
-
-  const wrongKey = await cli(['verify', ref(':1.0.0'), '--key', `${k2}.pub`, '--json']);
-  assert.equal(errorCode(wrongKey), 'ST002');
-  const otherRepo = await cli([
-    'verify',
-    ref(':1.0.0'),
-    '--key',
-    `${k1}.pub`,
-    '--identity',
-    'registry.example/other',
-    '--json',
-  ]);
-  assert.equal(errorCode(otherRepo), 'ST004');
-
-  // Signing again with the same key adds nothing; another key appends a layer; both verify.
-  const again = await cli(['sign', ref(`@${a.digest}`), '--key', `${k1}.key`, '--json']);
-  assert.equal(parseJson<{ added: boolean; signatures: number }>(again).added, false);
-  const second = await cli(['sign', ref(':1.0.0'), '--key', `${k2}.key`, '-a', 'ci=yes', '--json']);
-  assert.equal(parseJson<{ signatures: number }>(second).signatures, 2);
-  const both = await cli(['verify', ref(':1.0.0'), '--key', `${k2}.pub`, '--json']);
-  assert.equal(both.code, 0, both.stdout);
-  assert.deepEqual(parseJson<Array<{ optional: unknown }>>(both)[0]!.optional, { ci: 'yes' });
-
-  // Tamper 1: the signature manifest of A moved onto B (signature for another digest).
-  const sigA = await target.fetchManifest(attachmentTag(a.digest));
-  await target.pushManifest(sigA.descriptor, sigA.bytes, attachmentTag(b.digest));
-  const swapped = await cli(['verify', ref(':2.0.0'), '--key', `${k1}.pub`, '--json']);
-  assert.equal(swapped.code, 6);
-  assert.equal(errorCode(swapped), 'ST003');
-
-  // Tamper 2: payload rewritten (consistently re-hashed) but the old signature kept.
-  const forged = layers.map((l) => ({
-    ...l,
-    payload: Buffer.from(l.payload.toString().replace('"optional":null', '"optional":{"evil":"1"}')),
-  }));
-  const built = buildSignatureManifest(forged);
-  await target.pushBlob(built.config.descriptor, built.config.bytes);
-  for (const l of built.layers) if (!(await target.exists(l.descriptor))) await target.pushBlob(l.descriptor, l.bytes);
-  await target.pushManifest(built.descriptor, built.manifest, attachmentTag(a.digest));
-  const tampered = await cli(['verify', ref(':1.0.0'), '--key', `${k1}.pub`, '--json']);
-  assert.equal(tampered.code, 6);
-  assert.equal(errorCode(tampered), 'ST002');
+  await signVerifyTamper(target, ref, cli, home.path);
 }
 
 describe('aionctl sign / verify round trips', { timeout: 180_000 }, () => {
@@ -265,20 +188,6 @@ describe('aionctl sign / verify round trips', { timeout: 180_000 }, () => {
     assert.equal(errorCode(pubForSign), 'ST008');
   });
 });
-
-/** Verify-command arguments for one vector case. */
-export function vectorArgs(c: VectorCase): string[] {
-  const args: string[] = [];
-  if (c.key) args.push('--key', vectorFile(c.key));
-  if (c.reference) args.push('--identity', c.reference);
-  if (c.rekorKey) args.push('--rekor-key', vectorFile(c.rekorKey));
-  const roots = c.fulcioCA ?? c.caRoots;
-  if (roots) args.push('--ca-roots', vectorFile(roots));
-  if (c.caIntermediates) args.push('--ca-intermediates', vectorFile(c.caIntermediates));
-  for (const id of [c.identity?.email, c.identity?.hostname]) if (id) args.push('--certificate-identity', id);
-  if (c.identity?.oidcIssuer) args.push('--certificate-oidc-issuer', c.identity.oidcIssuer);
-  return args;
-}
 
 describe('every cosign vector through `aionctl verify` on an oci: layout', { timeout: 300_000 }, async () => {
   const cases = (await loadCases()).filter((c) => c.case.startsWith('classic-'));

@@ -3,14 +3,19 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Descriptor, MEDIA_TYPES, type Target } from '../../src/lib/oci/types.js';
 import { buildSignatureManifest, sha256Digest } from '../../src/lib/sign/index.js';
-import { VECTORS, readLayers, readOptional } from './vectors.js';
+import { VECTORS, type VectorCase, readLayers, readOptional } from './vectors.js';
 
 export const PASSWORD = 'correct horse';
 
 /** Pushes a small, unique artifact (config + one layer + manifest) and tags it. */
-export async function pushArtifact(target: Target, tag: string, content = randomBytes(32)): Promise<Descriptor> {
+export async function pushArtifact(
+  target: Target,
+  tag: string,
+  content = randomBytes(32),
+  configMediaType: string = MEDIA_TYPES.agentConfig,
+): Promise<Descriptor> {
   const config = Buffer.from(JSON.stringify({ name: 'agent', nonce: content.toString('hex') }));
-  const configD: Descriptor = { mediaType: MEDIA_TYPES.agentConfig, size: config.length, digest: sha256Digest(config) };
+  const configD: Descriptor = { mediaType: configMediaType, size: config.length, digest: sha256Digest(config) };
   const layerD: Descriptor = { mediaType: MEDIA_TYPES.fileLayer, size: content.length, digest: sha256Digest(content) };
   await target.pushBlob(configD, config);
   await target.pushBlob(layerD, content);
@@ -18,7 +23,7 @@ export async function pushArtifact(target: Target, tag: string, content = random
     JSON.stringify({
       schemaVersion: 2,
       mediaType: MEDIA_TYPES.imageManifest,
-      artifactType: MEDIA_TYPES.agentArtifact,
+      ...(configMediaType === MEDIA_TYPES.agentConfig ? { artifactType: MEDIA_TYPES.agentArtifact } : {}),
       config: configD,
       layers: [layerD],
     }),
@@ -61,3 +66,35 @@ export async function plantVector(target: Target, folder: string, tag: string): 
 
 export const vectorFile = (rel: string) => join(VECTORS, rel);
 export const readVector = (rel: string) => readFile(join(VECTORS, rel), 'utf8');
+
+/** Plants manifest bytes straight into distribution's filesystem storage (no blob checks), tagged `tag`. */
+export async function plantInRegistryStorage(storageRoot: string, repository: string, tag: string, manifest: Buffer) {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const digest = sha256Digest(manifest);
+  const hex = digest.slice('sha256:'.length);
+  const v2 = join(storageRoot, 'docker', 'registry', 'v2');
+  const put = async (path: string, data: string | Buffer) => {
+    await mkdir(join(path, '..'), { recursive: true });
+    await writeFile(path, data);
+  };
+  await put(join(v2, 'blobs', 'sha256', hex.slice(0, 2), hex, 'data'), manifest);
+  const m = join(v2, 'repositories', repository, '_manifests');
+  await put(join(m, 'revisions', 'sha256', hex, 'link'), digest);
+  await put(join(m, 'tags', tag, 'current', 'link'), digest);
+  await put(join(m, 'tags', tag, 'index', 'sha256', hex, 'link'), digest);
+  return digest;
+}
+
+/** Verify-command arguments for one vector case. */
+export function vectorArgs(c: VectorCase): string[] {
+  const args: string[] = [];
+  if (c.key) args.push('--key', vectorFile(c.key));
+  if (c.reference) args.push('--identity', c.reference);
+  if (c.rekorKey) args.push('--rekor-key', vectorFile(c.rekorKey));
+  const roots = c.fulcioCA ?? c.caRoots;
+  if (roots) args.push('--ca-roots', vectorFile(roots));
+  if (c.caIntermediates) args.push('--ca-intermediates', vectorFile(c.caIntermediates));
+  for (const id of [c.identity?.email, c.identity?.hostname]) if (id) args.push('--certificate-identity', id);
+  if (c.identity?.oidcIssuer) args.push('--certificate-oidc-issuer', c.identity.oidcIssuer);
+  return args;
+}
