@@ -98,3 +98,16 @@ export function vectorArgs(c: VectorCase): string[] {
   if (c.identity?.oidcIssuer) args.push('--certificate-oidc-issuer', c.identity.oidcIssuer);
   return args;
 }
+
+/** The failure class each rejected vector must give (ST code), by case, reference and key. */
+export function expectedRejection(c: VectorCase, where: 'layout' | 'registry'): RegExp {
+  if (c.case === 'classic-no-manifest') return /^RG003$/;
+  if (c.case === 'classic-manifest-digest-error') return where === 'layout' ? /^ST006$/ : /^(ST006|RG\d{3})$/;
+  if (c.case === 'classic-other-attachment') return /^ST001$/;
+  if (c.identity?.email === 'this-does-not-match@example.com') return /^ST010$/;
+  if (c.case === 'classic-fulcio-rekor') return /^ST011$/;
+  if (c.key === 'keys/cosign2.pub' || c.case === 'classic-unknown-key' || c.case === 'classic-key-with-rekor-set')
+    return /^ST002$/;
+  if (c.case === 'classic-modified-manifest') return /^ST003$/;
+  return /^ST004$/; // the remaining rejections are identity (policy) cases
+}
