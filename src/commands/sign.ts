@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/index.js';
+import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
 import {
   type SignResult,
   keySource,
@@ -21,6 +22,7 @@ export default class Sign extends BaseCommand {
   ];
   static override args = { ref: Args.string({ description: 'Artifact to sign (tag or digest).', required: true }) };
   static override flags = {
+    ...registryFlags,
     key: Flags.string({
       description: 'Private key: a cosign.key file or env://VAR (KMS URIs are not supported yet).',
       required: true,
@@ -43,8 +45,10 @@ export default class Sign extends BaseCommand {
 
   async run(): Promise<SignResult> {
     const { args, flags } = await this.parse(Sign);
-    const opened = await openArtifact(args.ref);
     const signer = await keySource(flags.key).signer(() => readPassword());
+    const open = { plainHttp: flags['plain-http'], registry: connectOptions(flags, (m) => this.warnLine(m)) };
+    const opened = await openArtifact(args.ref, open);
+    const signatureTarget = await openSignatureRepository(open);
     const format = flags.bundle && flags.format === 'classic' ? 'both' : flags.format;
     const result = await signArtifact(opened.target, opened.selector, {
       signer,
@@ -52,7 +56,10 @@ export default class Sign extends BaseCommand {
       annotations: parseAnnotations(flags.annotations),
       classic: format !== 'bundle',
       bundle: format !== 'classic',
-      signatureTarget: await openSignatureRepository(),
+      signatureTarget,
+    }).finally(async () => {
+      await closeTarget(opened.target);
+      if (signatureTarget) await closeTarget(signatureTarget);
     });
     const where = `${opened.target.name}@${result.digest}`;
     if (result.signatureTag)

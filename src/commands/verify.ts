@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/index.js';
+import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
 import { AionError, fsError } from '../lib/errors/index.js';
 import {
   type ArtifactVerifyOptions,
@@ -37,6 +38,7 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
   ];
   static override args = { ref: Args.string({ description: 'Artifact to verify (tag or digest).', required: true }) };
   static override flags = {
+    ...registryFlags,
     key: Flags.string({
       description: 'Public key: a cosign.pub file or env://VAR (repeatable: any may match).',
       multiple: true,
@@ -63,7 +65,8 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
     const { args, flags } = await this.parse(Verify);
     const keys: KeyObject[] = [];
     for (const k of flags.key ?? []) keys.push(await keySource(k).publicKey());
-    const options: ArtifactVerifyOptions = { keys, signatureTarget: await openSignatureRepository() };
+    const open = { plainHttp: flags['plain-http'], registry: connectOptions(flags, (m) => this.warnLine(m)) };
+    const options: ArtifactVerifyOptions = { keys };
     if (flags['rekor-key']) options.rekorKeys = [loadPublicKey(await readText(flags['rekor-key']), flags['rekor-key'])];
     if (flags['ca-roots']) {
       options.certificates = {
@@ -89,9 +92,13 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
       throw new AionError('CI001', 'nothing to verify with', {
         hint: 'pass --key cosign.pub (or --ca-roots / --trusted-root for certificate signatures)',
       });
-    const opened = await openArtifact(args.ref);
+    const opened = await openArtifact(args.ref, open);
+    options.signatureTarget = await openSignatureRepository(open);
     options.expectedIdentity = flags.identity ?? opened.identity;
-    const result = await verifyArtifact(opened.target, opened.selector, options);
+    const result = await verifyArtifact(opened.target, opened.selector, options).finally(async () => {
+      await closeTarget(opened.target);
+      if (options.signatureTarget) await closeTarget(options.signatureTarget);
+    });
     this.diag(`Verification for ${opened.target.name}@${result.digest} --`);
     this.diag('The following checks were performed on each of these signatures:');
     this.diag('  - The signature was verified against the given key(s) or certificate roots');

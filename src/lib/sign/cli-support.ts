@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { AionError } from '../errors/index.js';
 import { writeFileAtomic } from '../fs/index.js';
 import { parseReference } from '../oci/reference.js';
+import type { ConnectOptions } from '../oci/registry/index.js';
 import { openTarget } from '../oci/targets.js';
 import type { ArtifactReference, Target } from '../oci/types.js';
 import type { Env } from './key-source.js';
@@ -63,23 +64,31 @@ export function defaultIdentity(ref: ArtifactReference): string {
   }
 }
 
-export async function openArtifact(reference: string, env: Env = process.env): Promise<OpenedArtifact> {
-  const ref = parseReference(reference);
+export interface OpenArtifactOptions {
+  env?: Env;
+  plainHttp?: boolean;
+  registry?: ConnectOptions;
+}
+
+export async function openArtifact(reference: string, options: OpenArtifactOptions = {}): Promise<OpenedArtifact> {
+  const env = options.env ?? process.env;
+  const ref = parseReference(reference, { plainHttp: options.plainHttp });
   const selector = ref.digest ?? ref.tag;
   if (!selector)
     throw new AionError('RG020', `${reference} names no tag or digest`, { hint: `e.g. ${reference}:1.0.0` });
-  const target = await openTarget(ref, { env });
+  const target = await openTarget(ref, { env, registry: options.registry });
   return { ref, target, selector, identity: defaultIdentity(ref) };
 }
 
 /** $COSIGN_REPOSITORY: another repository (same kind of place) that holds the `.sig` tags. */
-export async function openSignatureRepository(env: Env = process.env): Promise<Target | undefined> {
+export async function openSignatureRepository(options: OpenArtifactOptions = {}): Promise<Target | undefined> {
+  const env = options.env ?? process.env;
   const repo = env.COSIGN_REPOSITORY;
   if (!repo) return undefined;
-  const ref = parseReference(repo);
+  const ref = parseReference(repo, { plainHttp: options.plainHttp });
   if (ref.tag || ref.digest)
     throw new AionError('CI001', `COSIGN_REPOSITORY=${repo} must name a repository, without tag or digest`);
-  return openTarget(ref, { env });
+  return openTarget(ref, { env, registry: options.registry });
 }
 
 /** `-a key=value` flags → a map (cosign's `optional`). */

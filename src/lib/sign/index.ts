@@ -10,3 +10,7 @@ export * from './payload.js';
 export * from './verify-classic.js';
 export * from './engine.js';
 export * from './cli-support.js';
+export * from './cache.js';
+export * from './policy.js';
+export * from './quarantine.js';
+export * from './sbom.js';
