@@ -10,8 +10,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { bundleFromJSON, bundleToJSON, type Bundle } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { DSSEBundleBuilder } from '@sigstore/sign';
-import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+// @sigstore/sign and @sigstore/verify cost ~0.5 s to load (HTTP stacks for Fulcio/Rekor): loaded on first use.
 import { AionError } from '../errors/index.js';
 import type { Signer } from './key-source.js';
 import { keyHint, publicKeyPem } from './keys.js';
@@ -37,6 +36,7 @@ export function signStatement(digest: string, annotations?: Record<string, strin
 
 /** A key-signed DSSE bundle (v0.3, no tlog entries) over `statement`, as JSON bytes. */
 export async function buildKeyBundle(signer: Signer, statement: Buffer): Promise<Buffer> {
+  const { DSSEBundleBuilder } = await import('@sigstore/sign');
   const builder = new DSSEBundleBuilder({
     signer: {
       sign: async (data: Buffer) => ({
@@ -108,7 +108,8 @@ export function bundlePayload(bundle: Bundle): Buffer {
  * digest (DSSE) or the artifact bytes (message signature). Returns the signer's description. Throws AionError
  * with ST002 (signature), ST003 (digest), ST010/ST011 (certificate / tlog) or ST005/ST006.
  */
-export function verifyBundle(bundle: Bundle, options: BundleVerifyOptions): string {
+export async function verifyBundle(bundle: Bundle, options: BundleVerifyOptions): Promise<string> {
+  const { Verifier, toSignedEntity, toTrustMaterial } = await import('@sigstore/verify');
   const isKeyBundle = bundle.verificationMaterial.content.$case === 'publicKey';
   if (isKeyBundle && options.keys.length === 0)
     throw new AionError('ST002', 'the bundle is signed with a key and no key was given');

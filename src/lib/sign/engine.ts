@@ -229,7 +229,7 @@ async function verifyBundleReferrers(
       if (layers.length !== 1 || !layers[0]?.mediaType.startsWith('application/vnd.dev.sigstore.bundle')) continue;
       report.considered++;
       const bundle = parseBundle(await fetchSmallBlob(target, layers[0], MAX_BUNDLE_BYTES, 'bundle'));
-      const signer = verifyBundle(bundle, {
+      const signer = await verifyBundle(bundle, {
         keys: options.keys,
         artifactDigest: artifact.digest,
         trustedRoot: options.trustedRoot,

@@ -33,7 +33,8 @@ export interface PolicyVerification {
   rule: TrustRule;
   cached: boolean;
   signer: string;
-  sbom: boolean;
+  /** Whether an SBOM is attached (null when the rule does not require one and it was not looked up). */
+  sbom: boolean | null;
 }
 
 /** Checks the `trust` section's shape; CI004 for a malformed rule. */
@@ -88,9 +89,11 @@ export async function verifyAgainstPolicy(
   const fingerprints = keys.map(keyFingerprint);
   const artifact = await resolveArtifact(target, selector);
   const cache = openVerifiedCache(options.paths.cache);
-  const sbomCheck = async (): Promise<boolean> => {
+  // Looked up only when the rule asks: an extra registry round trip otherwise wasted on every check.
+  const sbomCheck = async (): Promise<boolean | null> => {
+    if (!rule.requireSbom) return null;
     const present = (await findSboms(target, artifact)).length > 0;
-    if (rule.requireSbom && !present) {
+    if (!present) {
       const err = new AionError('ST012', `the trust rule "${rule.match}" requires an SBOM and ${shown} has none`, {
         hint: 'attach one with `aionctl sbom attach REF sbom.spdx.json`',
       });
