@@ -37,3 +37,20 @@ for pkg in "${pkgs[@]}"; do
   [ "$(aionctl pack "$pkg" 2>/dev/null)" = "$digest" ] || { echo "pack is not reproducible for $ref" >&2; exit 1; }
 done
 echo "store and layout digests match"
+
+echo "== aionctl key generate / sign / verify (cosign format) on the store and an oci: layout"
+export COSIGN_PASSWORD=demo-password
+aionctl key generate --output-prefix "$work/cosign" >/dev/null
+first_ref=$(node -e 'console.log(JSON.parse(process.argv[1]).ref)' "$(aionctl pack "${pkgs[0]}" --json)")
+aionctl sign "$first_ref" --key "$work/cosign.key"
+aionctl verify "$first_ref" --key "$work/cosign.pub" --json
+layout_ref="oci:$work/layout:${first_ref##*:}"
+aionctl sign "$layout_ref" --key "$work/cosign.key" --bundle
+aionctl verify "$layout_ref" --key "$work/cosign.pub" >/dev/null
+aionctl key generate --output-prefix "$work/other" >/dev/null
+if aionctl verify "$first_ref" --key "$work/other.pub" 2>/dev/null; then
+  echo "verify accepted a signature by another key" >&2
+  exit 1
+fi
+echo "signatures verify with the signing key and are refused with another"
+unset COSIGN_PASSWORD
