@@ -211,3 +211,41 @@ describe('every cosign vector through `aionctl verify` on an oci: layout', { tim
     });
   }
 });
+
+describe('hostile signature manifests', { timeout: 60_000 }, () => {
+  it('refuses oversized payload claims and absurd layer counts without downloading them', async () => {
+    const { readClassicSignatures: read } = await import('../../src/lib/sign/index.js');
+    const { sha256Digest } = await import('../../src/lib/sign/index.js');
+    const dir = join(home.path, 'hostile');
+    const target = new LayoutTarget(dir);
+    const a = await pushArtifact(target, '1.0.0');
+    const hex = a.digest.slice(7);
+    const push = async (layers: unknown[]) => {
+      const m = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MEDIA_TYPES.imageManifest,
+          config: {
+            mediaType: 'application/vnd.oci.image.config.v1+json',
+            size: 2,
+            digest: sha256Digest(Buffer.from('{}')),
+          },
+          layers,
+        }),
+      );
+      await target.pushManifest(
+        { mediaType: MEDIA_TYPES.imageManifest, size: m.length, digest: sha256Digest(m) },
+        m,
+        `sha256-${hex}.sig`,
+      );
+    };
+    const layer = { mediaType: MEDIA_TYPES.cosignSimpleSigning, size: 2 ** 40, digest: `sha256:${'0'.repeat(64)}` };
+    await push([layer]);
+    await assert.rejects(read(target, a.digest), (e: { code?: string }) => e.code === 'ST005');
+    await push(Array.from({ length: 1001 }, () => ({ ...layer, size: 10 })));
+    await assert.rejects(read(target, a.digest), (e: { code?: string }) => e.code === 'ST005');
+    const r = await cli(['verify', `oci:${dir}:1.0.0`, '--key', join(home.path, 'k1.pub'), '--json']);
+    assert.equal(r.code, 6);
+    assert.equal(errorCode(r), 'ST005');
+  });
+});

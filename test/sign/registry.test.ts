@@ -32,6 +32,7 @@ const cli = (args: string[], extra: Record<string, string | undefined> = {}): Pr
   });
 const errorCode = (r: CliResult) => parseJson<{ error: { code: string } }>(r).error.code;
 const open = (repo: string): Promise<Target> => openTarget(parseReference(`${registry.host}/${repo}`));
+const ref = (repo: string) => `${registry.host}/${repo}`;
 
 before(async () => {
   registry = await startRegistry();
@@ -97,6 +98,60 @@ describe('sign / verify on the real registry (distribution 2.8)', { timeout: 240
     assert.equal(v.code, 0, v.stdout + v.stderr);
     const none = await cli(['verify', `${registry.host}/team/sep:1.0.0`, '--key', join(home.path, 'k1.pub'), '--json']);
     assert.equal(errorCode(none), 'ST001');
+  });
+});
+
+describe('signatures travel with copy and pull', { timeout: 120_000 }, () => {
+  it('store → registry (copy) → store (pull under a trust policy): every copy verifies', async () => {
+    const { openStore } = await import('../../src/lib/oci/index.js');
+    const store = openStore('travel/app', { AIONCTL_HOME: home.path });
+    const a = await pushArtifact(store, '1.0.0');
+    const k = (n: string) => join(home.path, n);
+    assert.equal((await cli(['sign', 'travel/app:1.0.0', '--key', k('k1.key'), '--bundle'])).code, 0);
+    const copied = await cli(['copy', 'travel/app:1.0.0', ref('travel/app:1.0.0'), '--json']);
+    assert.equal(copied.code, 0, copied.stdout + copied.stderr);
+    const there = await cli([
+      'verify',
+      ref('travel/app:1.0.0'),
+      '--key',
+      k('k1.pub'),
+      '--identity',
+      'travel/app',
+      '--json',
+    ]);
+    assert.equal(there.code, 0, there.stdout + there.stderr);
+    assert.equal(parseJson<unknown[]>(there).length, 2, 'classic signature and bundle both travelled');
+
+    // Pull back into another store name under a policy that trusts k1 for this registry path.
+    const project = join(home.path, 'travel-project');
+    await mkdir(project, { recursive: true });
+    await writeFile(
+      join(project, '.aionctl.yaml'),
+      `trust:\n  - match: "${registry.host}/travel/*"\n    keys: [${k('k1.pub')}]\n`,
+    );
+    const resigned = await cli(['sign', ref('travel/app:1.0.0'), '--key', k('k1.key')]);
+    assert.equal(resigned.code, 0, resigned.stderr);
+    const pulled = await runCli(['pull', ref('travel/app:1.0.0'), '--name', 'travel/copy', '-q', '--json'], {
+      cwd: project,
+      env: { AIONCTL_HOME: home.path, AIONCTL_REGISTRY_RETRIES: '0' },
+    });
+    assert.equal(pulled.code, 0, pulled.stdout + pulled.stderr);
+    const local = await cli([
+      'verify',
+      'travel/copy:1.0.0',
+      '--key',
+      k('k1.pub'),
+      '--identity',
+      `${registry.host}/travel/app`,
+      '--json',
+    ]);
+    assert.equal(local.code, 0, local.stdout + local.stderr);
+    assert.equal(
+      parseJson<Array<{ critical?: { image: Record<string, string> } }>>(local)[0]!.critical!.image[
+        'docker-manifest-digest'
+      ],
+      a.digest,
+    );
   });
 });
 
