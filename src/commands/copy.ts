@@ -41,16 +41,33 @@ export default class Copy extends BaseCommand {
       allowNo: true,
     }),
     concurrency: Flags.integer({ description: 'Parallel blob transfers.', default: 4, min: 1, max: 32 }),
+    'plain-http': Flags.boolean({
+      description: 'Talk plain HTTP to registries (localhost and 127.0.0.1 always do).',
+    }),
+    insecure: Flags.boolean({
+      description:
+        'Use TLS without verifying the registry certificate (dangerous: anyone on the path can swap content).',
+    }),
   };
 
   async run(): Promise<CopyResultJson> {
     const { args, flags } = await this.parse(Copy);
-    const srcRef = parseReference(args.src);
-    const dstRef = parseReference(args.dst);
+    const parseOptions = { plainHttp: flags['plain-http'] };
+    const srcRef = parseReference(args.src, parseOptions);
+    const dstRef = parseReference(args.dst, parseOptions);
     const selector = requireSelector(srcRef, 'copy');
     const dstTag = dstRef.tag ?? srcRef.tag;
-    const src = await openTarget(srcRef);
-    const dst = await openTarget(dstRef);
+    if (flags.insecure) this.warnLine('--insecure: registry TLS certificates are NOT verified');
+    const onWarning = (message: string) => this.warnLine(message);
+    const src = await openTarget(srcRef, { registry: { insecure: flags.insecure, onWarning, access: 'pull' } });
+    // A registry-to-registry copy on the same host can mount blobs instead of uploading them.
+    const mountFrom =
+      srcRef.kind === 'registry' && dstRef.kind === 'registry' && srcRef.registry === dstRef.registry
+        ? [srcRef.repository]
+        : undefined;
+    const dst = await openTarget(dstRef, {
+      registry: { insecure: flags.insecure, onWarning, access: 'push', ...(mountFrom ? { mountFrom } : {}) },
+    });
     const descriptor = await src.resolve(selector);
     if (dstRef.digest !== undefined && dstRef.digest !== descriptor.digest) {
       throw new AionError('CI001', `${args.dst} pins ${dstRef.digest} but ${args.src} is ${descriptor.digest}`, {
