@@ -156,10 +156,16 @@ export class LayoutTarget implements Target {
   async updateIndex(mutate: (index: ImageIndex) => void): Promise<void> {
     await this.initialise();
     let release: () => Promise<void>;
+    // proper-lockfile's default throws from a timer when the lock is lost (event loop stalled past `stale`);
+    // record it instead and refuse to write: another process may own the index now.
+    let compromised: Error | undefined;
     try {
       release = await lockfile.lock(this.root, {
         lockfilePath: join(this.root, 'index.json.lock'),
         stale: 15_000,
+        onCompromised: (err) => {
+          compromised = err;
+        },
         retries: { retries: 400, factor: 1.2, minTimeout: 5, maxTimeout: 100, randomize: true },
       });
     } catch (err) {
@@ -171,6 +177,12 @@ export class LayoutTarget implements Target {
     try {
       const index = await this.readIndex();
       mutate(index);
+      if (compromised) {
+        throw new AionError('FS006', `lost the lock on ${this.indexPath}: ${compromised.message}`, {
+          cause: compromised,
+          hint: 'the machine stalled for over 15 s while writing; run the command again',
+        });
+      }
       await writeFileAtomic(this.indexPath, `${JSON.stringify(index)}\n`);
     } finally {
       await release().catch(() => undefined);
