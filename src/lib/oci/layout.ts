@@ -253,6 +253,9 @@ export class LayoutTarget implements Target {
     const verifier = new DigestVerifier(descriptor);
     const source = createReadStream(path);
     source.on('error', (err) => verifier.destroy(err));
+    // A small blob can fail verification before the caller attaches its pipeline; the error stays on the stream
+    // (pipeline and async iteration still see it) instead of crashing the process as an unhandled 'error'.
+    verifier.on('error', ignore);
     return source.pipe(verifier);
   }
 
@@ -305,6 +308,8 @@ export class LayoutTarget implements Target {
 
   async pushBlob(descriptor: Descriptor, content: Readable | Uint8Array): Promise<void> {
     parseDigest(descriptor.digest);
+    // the source may fail while we stat and create files: keep that error for the pipeline below
+    if (!(content instanceof Uint8Array)) content.on('error', ignore);
     if (await this.exists(descriptor)) {
       if (!(content instanceof Uint8Array)) content.destroy();
       return;
@@ -377,6 +382,10 @@ export class LayoutTarget implements Target {
     });
     return removed;
   }
+}
+
+function ignore(): void {
+  // see the callers: errors are observed through pipeline()
 }
 
 function isErrno(err: unknown): boolean {
