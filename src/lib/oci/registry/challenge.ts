@@ -37,7 +37,8 @@ export function parseChallenges(header: string | undefined): Challenge[] {
         }
         remaining = remaining.slice(i + 1);
       } else {
-        value = TOKEN.exec(remaining)?.[0] ?? '';
+        // Lenient: some servers send unquoted URLs (`realm=https://x/t`), which the token grammar would cut.
+        value = /^[^\s,]+/.exec(remaining)?.[0] ?? '';
         remaining = remaining.slice(value.length);
       }
       current.params[token.toLowerCase()] = value;

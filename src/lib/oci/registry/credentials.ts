@@ -103,7 +103,8 @@ function helperFailed(
   result: { exitCode?: number; stderr?: unknown; stdout?: unknown },
 ) {
   const text = `${String(result.stderr ?? '')} ${String(result.stdout ?? '')}`.trim();
-  const notInstalled = result.exitCode === 127 || /ENOENT|not found: docker-credential/.test(text);
+  const notInstalled =
+    result.exitCode === undefined || result.exitCode === 127 || /ENOENT|not found: docker-credential/.test(text);
   return new AionError('RG017', `docker-credential-${helper} ${action} failed (exit ${result.exitCode ?? '?'})`, {
     hint: notInstalled
       ? `install docker-credential-${helper} or remove it from the Docker config`

@@ -18,7 +18,8 @@ export function isReferrerTag(tag: string): boolean {
 /** The semver a tag stands for (`1.0.0_build.1` is `1.0.0+build.1`), or undefined. */
 export function tagVersion(tag: string): string | undefined {
   const version = tag.replaceAll('_', '+');
-  return semver.valid(version) ?? undefined;
+  // Strict like Helm's StrictNewVersion: `v1.2.3` and `=1.2.3` are not versions.
+  return /^\d/.test(version) && semver.valid(version) !== null ? version : undefined;
 }
 
 /**

@@ -140,6 +140,18 @@ export class RegistryTarget implements Target {
     return this.http.send({ ...req, scopes: req.scopes ?? this.scopes(push) });
   }
 
+  /** `GET /v2/` with credentials: proves the registry accepts them (login). RG006 when it does not. */
+  async ping(): Promise<void> {
+    const response = await this.http.send({
+      method: 'GET',
+      url: `${registryBaseUrl(this.reference)}/v2/`,
+      scopes: [],
+    });
+    if (response.status !== 200)
+      await this.fail(response, { action: `log in to ${this.reference.registry}`, host: this.reference.registry });
+    await response.body.dump();
+  }
+
   // ---- manifests ---------------------------------------------------------------------------------------------
 
   async resolve(reference: string): Promise<Descriptor> {
