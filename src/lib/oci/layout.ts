@@ -135,9 +135,21 @@ export class LayoutTarget implements Target {
     }
   }
 
-  /** Creates oci-layout (and an empty index.json) when missing. Idempotent and safe to race. */
-  private async initialise(): Promise<void> {
+  private initialised?: Promise<void>;
+
+  /** Creates the layout skeleton once per instance (blob writes are many; the skeleton check need not be). */
+  private initialise(): Promise<void> {
+    this.initialised ??= this.createSkeleton().catch((err) => {
+      this.initialised = undefined;
+      throw err;
+    });
+    return this.initialised;
+  }
+
+  /** Creates oci-layout, blobs/sha256 and ingest/ when missing. Idempotent and safe to race. */
+  private async createSkeleton(): Promise<void> {
     await ensureDir(join(this.root, 'blobs', 'sha256'));
+    await ensureDir(join(this.root, 'ingest'));
     await this.checkLayoutFile();
     try {
       await stat(join(this.root, 'oci-layout'));
@@ -316,7 +328,6 @@ export class LayoutTarget implements Target {
     }
     await this.initialise();
     const ingest = join(this.root, 'ingest');
-    await ensureDir(ingest);
     const tmp = join(ingest, `${digestHex(descriptor.digest)}.${process.pid}.${randomBytes(6).toString('hex')}`);
     try {
       if (content instanceof Uint8Array) {
