@@ -74,7 +74,7 @@ describe('aionctl pack / copy', () => {
     const root = await scratch();
     const dir = await writePackage(join(root, 'pkg'), { version: 'not-semver' });
     const result = await runCli(['pack', dir], { env: { AIONCTL_HOME: join(root, 'home') } });
-    assert.equal(result.code, 4, result.stderr);
+    assert.equal(result.code, 3, result.stderr);
     assert.match(result.stderr, /RG106: .*metadata\.version/);
     await assert.rejects(readdir(join(root, 'home', 'data', 'store')));
   });
