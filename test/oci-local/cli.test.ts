@@ -39,6 +39,9 @@ async function assertLayoutIntact(layout: LayoutTarget, expected: Record<string,
     }
   }
   assert.deepEqual(await readdir(join(layout.root, 'ingest')).catch(() => []), [], 'no temp files left');
+  const rootEntries = await readdir(layout.root);
+  assert.ok(!rootEntries.includes('index.json.lock'), 'every lock was released');
+  assert.ok(!rootEntries.some((e) => e.endsWith('.tmp')), 'no index.json temp file left');
 }
 
 describe('aionctl pack / copy', () => {
