@@ -135,9 +135,21 @@ export class LayoutTarget implements Target {
     }
   }
 
-  /** Creates oci-layout (and an empty index.json) when missing. Idempotent and safe to race. */
-  private async initialise(): Promise<void> {
+  private initialised?: Promise<void>;
+
+  /** Creates the layout skeleton once per instance (blob writes are many; the skeleton check need not be). */
+  private initialise(): Promise<void> {
+    this.initialised ??= this.createSkeleton().catch((err) => {
+      this.initialised = undefined;
+      throw err;
+    });
+    return this.initialised;
+  }
+
+  /** Creates oci-layout, blobs/sha256 and ingest/ when missing. Idempotent and safe to race. */
+  private async createSkeleton(): Promise<void> {
     await ensureDir(join(this.root, 'blobs', 'sha256'));
+    await ensureDir(join(this.root, 'ingest'));
     await this.checkLayoutFile();
     try {
       await stat(join(this.root, 'oci-layout'));
@@ -156,10 +168,16 @@ export class LayoutTarget implements Target {
   async updateIndex(mutate: (index: ImageIndex) => void): Promise<void> {
     await this.initialise();
     let release: () => Promise<void>;
+    // proper-lockfile's default throws from a timer when the lock is lost (event loop stalled past `stale`);
+    // record it instead and refuse to write: another process may own the index now.
+    let compromised: Error | undefined;
     try {
       release = await lockfile.lock(this.root, {
         lockfilePath: join(this.root, 'index.json.lock'),
         stale: 15_000,
+        onCompromised: (err) => {
+          compromised = err;
+        },
         retries: { retries: 400, factor: 1.2, minTimeout: 5, maxTimeout: 100, randomize: true },
       });
     } catch (err) {
@@ -171,6 +189,12 @@ export class LayoutTarget implements Target {
     try {
       const index = await this.readIndex();
       mutate(index);
+      if (compromised) {
+        throw new AionError('FS006', `lost the lock on ${this.indexPath}: ${compromised.message}`, {
+          cause: compromised,
+          hint: 'the machine stalled for over 15 s while writing; run the command again',
+        });
+      }
       await writeFileAtomic(this.indexPath, `${JSON.stringify(index)}\n`);
     } finally {
       await release().catch(() => undefined);
@@ -241,6 +265,9 @@ export class LayoutTarget implements Target {
     const verifier = new DigestVerifier(descriptor);
     const source = createReadStream(path);
     source.on('error', (err) => verifier.destroy(err));
+    // A small blob can fail verification before the caller attaches its pipeline; the error stays on the stream
+    // (pipeline and async iteration still see it) instead of crashing the process as an unhandled 'error'.
+    verifier.on('error', ignore);
     return source.pipe(verifier);
   }
 
@@ -293,13 +320,14 @@ export class LayoutTarget implements Target {
 
   async pushBlob(descriptor: Descriptor, content: Readable | Uint8Array): Promise<void> {
     parseDigest(descriptor.digest);
+    // the source may fail while we stat and create files: keep that error for the pipeline below
+    if (!(content instanceof Uint8Array)) content.on('error', ignore);
     if (await this.exists(descriptor)) {
       if (!(content instanceof Uint8Array)) content.destroy();
       return;
     }
     await this.initialise();
     const ingest = join(this.root, 'ingest');
-    await ensureDir(ingest);
     const tmp = join(ingest, `${digestHex(descriptor.digest)}.${process.pid}.${randomBytes(6).toString('hex')}`);
     try {
       if (content instanceof Uint8Array) {
@@ -365,6 +393,10 @@ export class LayoutTarget implements Target {
     });
     return removed;
   }
+}
+
+function ignore(): void {
+  // see the callers: errors are observed through pipeline()
 }
 
 function isErrno(err: unknown): boolean {
