@@ -1,12 +1,14 @@
 // `npm run bench`: prints ONE JSON object of named figures on stdout (progress goes to stderr). Each domain adds
 // a module exporting `run(): Promise<Record<string, number | string>>` to BENCHES; figures are prefixed by name.
 import { startupBench } from './startup.js';
+import { ociLocalBench } from './oci-local.js';
 import { signBench } from './sign.js';
 
 type Bench = () => Promise<Record<string, number | string>>;
 
 const BENCHES: Record<string, Bench> = {
   startup: startupBench,
+  'oci-local': ociLocalBench,
   sign: signBench,
 };
 

@@ -5,6 +5,7 @@
  * transfers run with bounded concurrency and every byte is verified by the destination while it streams.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { AionError } from '../errors/index.js';
 import { digestHex } from './digest.js';
@@ -74,7 +75,10 @@ export async function copyArtifact(
         await limit(async () => {
           emit({ kind: 'blob-start', descriptor });
           const stream = await src.fetchBlob(descriptor);
-          await dst.pushBlob(descriptor, stream.pipe(progressCounter(stream, descriptor, emit)));
+          const counted = progressCounter(descriptor, emit);
+          // pipeline() also propagates an error the source raised before the destination starts reading
+          pipeline(stream, counted).catch(() => undefined);
+          await dst.pushBlob(descriptor, counted);
           result.blobsCopied++;
           result.bytesCopied += descriptor.size;
           emit({ kind: 'blob-done', descriptor });
@@ -161,12 +165,8 @@ function parseManifest(bytes: Uint8Array, descriptor: Descriptor): ParsedManifes
   return parsed;
 }
 
-/** Counts bytes for progress; errors of the source stream are forwarded so the destination sees them. */
-function progressCounter(
-  source: NodeJS.ReadableStream,
-  descriptor: Descriptor,
-  emit: (event: CopyEvent) => void,
-): Transform {
+/** Counts bytes for progress. */
+function progressCounter(descriptor: Descriptor, emit: (event: CopyEvent) => void): Transform {
   let transferred = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
@@ -175,6 +175,6 @@ function progressCounter(
       callback(null, chunk);
     },
   });
-  source.on('error', (err) => counter.destroy(err));
+  counter.on('error', () => undefined); // observed by the destination's pipeline
   return counter;
 }

@@ -12,18 +12,25 @@
  * Referrers: a manifest with a `subject` is listed in index.json without a ref.name; `referrers()` answers from
  * those and from `sha256-<hex>` tag-schema indexes.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import lockfile from 'proper-lockfile';
 import { AionError, fsError } from '../errors/index.js';
 import { ensureDir, writeFileAtomic } from '../fs/index.js';
 import { DigestVerifier, digestHex, parseDigest, verifyBytes } from './digest.js';
 import { assertTag, MAX_MANIFEST_BYTES, referrersTagFor } from './names.js';
-import { type Descriptor, type FetchedManifest, type ImageIndex, MEDIA_TYPES, type Target } from './types.js';
+import {
+  type Descriptor,
+  type Digest,
+  type FetchedManifest,
+  type ImageIndex,
+  MEDIA_TYPES,
+  type Target,
+} from './types.js';
 
 export const REF_NAME = 'org.opencontainers.image.ref.name';
 const LAYOUT_VERSION = '1.0.0';
@@ -135,9 +142,21 @@ export class LayoutTarget implements Target {
     }
   }
 
-  /** Creates oci-layout (and an empty index.json) when missing. Idempotent and safe to race. */
-  private async initialise(): Promise<void> {
+  private initialised?: Promise<void>;
+
+  /** Creates the layout skeleton once per instance (blob writes are many; the skeleton check need not be). */
+  private initialise(): Promise<void> {
+    this.initialised ??= this.createSkeleton().catch((err) => {
+      this.initialised = undefined;
+      throw err;
+    });
+    return this.initialised;
+  }
+
+  /** Creates oci-layout, blobs/sha256 and ingest/ when missing. Idempotent and safe to race. */
+  private async createSkeleton(): Promise<void> {
     await ensureDir(join(this.root, 'blobs', 'sha256'));
+    await ensureDir(join(this.root, 'ingest'));
     await this.checkLayoutFile();
     try {
       await stat(join(this.root, 'oci-layout'));
@@ -156,10 +175,16 @@ export class LayoutTarget implements Target {
   async updateIndex(mutate: (index: ImageIndex) => void): Promise<void> {
     await this.initialise();
     let release: () => Promise<void>;
+    // proper-lockfile's default throws from a timer when the lock is lost (event loop stalled past `stale`);
+    // record it instead and refuse to write: another process may own the index now.
+    let compromised: Error | undefined;
     try {
       release = await lockfile.lock(this.root, {
         lockfilePath: join(this.root, 'index.json.lock'),
         stale: 15_000,
+        onCompromised: (err) => {
+          compromised = err;
+        },
         retries: { retries: 400, factor: 1.2, minTimeout: 5, maxTimeout: 100, randomize: true },
       });
     } catch (err) {
@@ -171,6 +196,12 @@ export class LayoutTarget implements Target {
     try {
       const index = await this.readIndex();
       mutate(index);
+      if (compromised) {
+        throw new AionError('FS006', `lost the lock on ${this.indexPath}: ${compromised.message}`, {
+          cause: compromised,
+          hint: 'the machine stalled for over 15 s while writing; run the command again',
+        });
+      }
       await writeFileAtomic(this.indexPath, `${JSON.stringify(index)}\n`);
     } finally {
       await release().catch(() => undefined);
@@ -241,6 +272,9 @@ export class LayoutTarget implements Target {
     const verifier = new DigestVerifier(descriptor);
     const source = createReadStream(path);
     source.on('error', (err) => verifier.destroy(err));
+    // A small blob can fail verification before the caller attaches its pipeline; the error stays on the stream
+    // (pipeline and async iteration still see it) instead of crashing the process as an unhandled 'error'.
+    verifier.on('error', ignore);
     return source.pipe(verifier);
   }
 
@@ -293,13 +327,14 @@ export class LayoutTarget implements Target {
 
   async pushBlob(descriptor: Descriptor, content: Readable | Uint8Array): Promise<void> {
     parseDigest(descriptor.digest);
+    // the source may fail while we stat and create files: keep that error for the pipeline below
+    if (!(content instanceof Uint8Array)) content.on('error', ignore);
     if (await this.exists(descriptor)) {
       if (!(content instanceof Uint8Array)) content.destroy();
       return;
     }
     await this.initialise();
     const ingest = join(this.root, 'ingest');
-    await ensureDir(ingest);
     const tmp = join(ingest, `${digestHex(descriptor.digest)}.${process.pid}.${randomBytes(6).toString('hex')}`);
     try {
       if (content instanceof Uint8Array) {
@@ -316,6 +351,40 @@ export class LayoutTarget implements Target {
       await rm(tmp, { force: true }).catch(() => undefined);
       // file-system failures become FS003; a failing source (network reset, RG101) keeps its own error
       if (isErrno(err)) throw fsError(err, this.blobPath(descriptor.digest), 'write');
+      throw err;
+    }
+  }
+
+  /**
+   * Stores a stream whose digest is not known yet (pack reads each file once this way): hashes while writing to
+   * ingest/, then renames to the digest's path. Returns the digest and size.
+   */
+  async ingest(content: Readable): Promise<{ digest: Digest; size: number }> {
+    await this.initialise();
+    const tmp = join(this.root, 'ingest', `stream.${process.pid}.${randomBytes(6).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const hasher = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    try {
+      const handle = await open(tmp, 'wx', 0o644);
+      await pipeline(content, hasher, handle.createWriteStream());
+      const digest: Digest = `sha256:${hash.digest('hex')}`;
+      if (await this.exists({ mediaType: '', digest, size })) {
+        await rm(tmp, { force: true });
+      } else {
+        await syncFile(tmp);
+        await rename(tmp, this.blobPath(digest));
+      }
+      return { digest, size };
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      if (isErrno(err)) throw fsError(err, tmp, 'write');
       throw err;
     }
   }
@@ -365,6 +434,10 @@ export class LayoutTarget implements Target {
     });
     return removed;
   }
+}
+
+function ignore(): void {
+  // see the callers: errors are observed through pipeline()
 }
 
 function isErrno(err: unknown): boolean {

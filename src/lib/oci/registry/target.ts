@@ -297,7 +297,7 @@ export class RegistryTarget implements Target {
 
   /**
    * A verified stream of the blob. An interrupted download resumes with `Range` (or, when the registry ignores
-   * Range, re-reads and skips what was already passed on); the stream errors with RG101 on a size or digest
+   * Range, re-reads and skips what was already passed on); the stream errors with RG009 on a size or digest
    * mismatch, so a consumer that renames only after `finish` never keeps a corrupt blob.
    */
   async fetchBlob(descriptor: Descriptor): Promise<Readable> {
@@ -457,7 +457,7 @@ export class RegistryTarget implements Target {
     const actual = `sha256:${hash.digest('hex')}`;
     if (offset !== descriptor.size || extra.length > 0 || actual !== descriptor.digest) {
       // verifyBytes-style message without buffering: the source did not deliver what the descriptor promised.
-      throw new AionError('RG101', `content of ${descriptor.digest} failed verification while uploading`, {
+      throw new AionError('RG009', `content of ${descriptor.digest} failed verification while uploading`, {
         hint: 'the source is corrupt or changed during the push; nothing was committed',
         details: { digest: descriptor.digest, size: descriptor.size },
       });
