@@ -2,12 +2,14 @@
 // a module exporting `run(): Promise<Record<string, number | string>>` to BENCHES; figures are prefixed by name.
 import { startupBench } from './startup.js';
 import { ociLocalBench } from './oci-local.js';
+import { ociBench } from './oci.js';
 
 type Bench = () => Promise<Record<string, number | string>>;
 
 const BENCHES: Record<string, Bench> = {
   startup: startupBench,
   'oci-local': ociLocalBench,
+  oci: ociBench,
 };
 
 const only = process.argv.slice(2);

@@ -24,7 +24,13 @@ export {
   type RegistryHttpOptions,
 } from './http.js';
 export { isReferrerTag, presentTags, type TagListOptions, type TagSort, tagVersion } from './tags.js';
-export { DEFAULT_CHUNK_SIZE, MANIFEST_ACCEPT, RegistryTarget, type RegistryTargetOptions } from './target.js';
+export {
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_MONOLITHIC_MAX,
+  MANIFEST_ACCEPT,
+  RegistryTarget,
+  type RegistryTargetOptions,
+} from './target.js';
 
 export interface ConnectOptions extends RegistryTargetOptions {
   /** TLS without certificate verification. */
