@@ -37,3 +37,16 @@ for pkg in "${pkgs[@]}"; do
   [ "$(aionctl pack "$pkg" 2>/dev/null)" = "$digest" ] || { echo "pack is not reproducible for $ref" >&2; exit 1; }
 done
 echo "store and layout digests match"
+
+echo "== aionctl push to an oci: layout, pull it back with -o (embedded default, no server)"
+pkg="${pkgs[0]}"
+pushed=$(aionctl push "$pkg" "oci:$work/pushed:demo" --json)
+push_digest=$(node -e 'console.log(JSON.parse(process.argv[1]).digest)' "$pushed")
+echo "pushed $(node -e 'console.log(JSON.parse(process.argv[1]).ref)' "$pushed")"
+pulled=$(AIONCTL_HOME="$work/home-pull" aionctl pull "oci:$work/pushed:demo" -o "$work/pulled" --json)
+pull_digest=$(node -e 'console.log(JSON.parse(process.argv[1]).digest)' "$pulled")
+node -e 'for (const f of JSON.parse(process.argv[1]).files) console.log(`  ${f.digest.slice(0, 19)}  ${f.size}\t${f.path}`)' "$pulled"
+echo "pulled $pull_digest into a fresh store and $work/pulled"
+[ "$push_digest" = "$pull_digest" ] || { echo "push/pull digest mismatch" >&2; exit 1; }
+diff -r "$pkg" "$work/pulled" >/dev/null || { echo "pulled files differ from the package" >&2; exit 1; }
+echo "push and pull digests match; files identical"
