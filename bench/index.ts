@@ -2,6 +2,7 @@
 // a module exporting `run(): Promise<Record<string, number | string>>` to BENCHES; figures are prefixed by name.
 import { startupBench } from './startup.js';
 import { ociLocalBench } from './oci-local.js';
+import { ociBench } from './oci.js';
 import { signBench } from './sign.js';
 
 type Bench = () => Promise<Record<string, number | string>>;
@@ -9,6 +10,7 @@ type Bench = () => Promise<Record<string, number | string>>;
 const BENCHES: Record<string, Bench> = {
   startup: startupBench,
   'oci-local': ociLocalBench,
+  oci: ociBench,
   sign: signBench,
 };
 

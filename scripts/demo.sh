@@ -53,4 +53,21 @@ if aionctl verify "$first_ref" --key "$work/other.pub" 2>/dev/null; then
   exit 1
 fi
 echo "signatures verify with the signing key and are refused with another"
+
+echo "== aionctl push to an oci: layout, pull it back with -o (embedded default, no server)"
+pkg="${pkgs[0]}"
+pushed=$(aionctl push "$pkg" "oci:$work/pushed:demo" --json)
+push_digest=$(node -e 'console.log(JSON.parse(process.argv[1]).digest)' "$pushed")
+echo "pushed $(node -e 'console.log(JSON.parse(process.argv[1]).ref)' "$pushed")"
+# pull verifies against the trust policy by default: sign what was pushed and trust the demo key for it
+aionctl sign "oci:$work/pushed:demo" --key "$work/cosign.key" >/dev/null
+mkdir -p "$work/home-pull/config"
+printf 'trust:\n  - match: "oci:%s/pushed"\n    keys: ["%s/cosign.pub"]\n' "$work" "$work" >"$work/home-pull/config/config.yaml"
+pulled=$(AIONCTL_HOME="$work/home-pull" aionctl pull "oci:$work/pushed:demo" -o "$work/pulled" --json)
+pull_digest=$(node -e 'console.log(JSON.parse(process.argv[1]).digest)' "$pulled")
+node -e 'for (const f of JSON.parse(process.argv[1]).files) console.log(`  ${f.digest.slice(0, 19)}  ${f.size}\t${f.path}`)' "$pulled"
+echo "pulled $pull_digest into a fresh store and $work/pulled"
+[ "$push_digest" = "$pull_digest" ] || { echo "push/pull digest mismatch" >&2; exit 1; }
+diff -r "$pkg" "$work/pulled" >/dev/null || { echo "pulled files differ from the package" >&2; exit 1; }
+echo "push and pull digests match; files identical"
 unset COSIGN_PASSWORD

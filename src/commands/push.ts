@@ -16,7 +16,7 @@ import {
 } from '../lib/oci/index.js';
 import { createProgress } from '../lib/oci/progress.js';
 import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
-import { DEFAULT_CHUNK_SIZE } from '../lib/oci/registry/index.js';
+import { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from '../lib/oci/registry/index.js';
 
 export interface PushResultJson {
   ref: string;
@@ -57,7 +57,7 @@ export default class Push extends BaseCommand {
   static override flags = {
     ...registryFlags,
     'chunk-size': Flags.integer({
-      description: `Blobs larger than this many bytes are uploaded in PATCH chunks of this size (default ${DEFAULT_CHUNK_SIZE}).`,
+      description: `Size in bytes of the PATCH chunks large blobs are streamed in (default ${DEFAULT_CHUNK_SIZE}); blobs up to ${DEFAULT_MONOLITHIC_MAX} bytes (or this size if smaller) go up in one PUT.`,
       min: 1024,
     }),
     concurrency: Flags.integer({ description: 'Parallel blob uploads.', default: 4, min: 1, max: 32 }),
@@ -101,7 +101,9 @@ export default class Push extends BaseCommand {
       registry: {
         ...connectOptions(flags, () => undefined),
         access: 'push',
-        ...(flags['chunk-size'] ? { chunkSize: flags['chunk-size'], chunkThreshold: flags['chunk-size'] } : {}),
+        ...(flags['chunk-size']
+          ? { chunkSize: flags['chunk-size'], chunkThreshold: Math.min(flags['chunk-size'], DEFAULT_MONOLITHIC_MAX) }
+          : {}),
         ...(mountFrom ? { mountFrom } : {}),
       },
     });

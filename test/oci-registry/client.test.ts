@@ -121,6 +121,38 @@ describe('registry client against the real docker-registry', () => {
     await target.close();
   });
 
+  it('a streamed chunk the registry rejects ends the push with RG012 and cancels the upload', {
+    timeout: 30_000,
+  }, async () => {
+    const proxy = await startFaultProxy(registry.host, [
+      { method: 'PATCH', path: /uploads/, fault: 'error-500', times: 1 },
+    ]);
+    const target = connectRegistry(ref(`${proxy.host}/client/patchfail`), {
+      chunkSize: 16 * 1024,
+      chunkThreshold: 16 * 1024,
+      retryBaseMs: 5,
+    });
+    try {
+      const data = randomBytes(40_000);
+      await assert.rejects(target.pushBlob(blob(data), Readable.from([data])), (e: unknown) => {
+        assert.equal((e as AionError).code, 'RG012');
+        assert.match((e as AionError).message, /cannot be resent/);
+        return true;
+      });
+      assert.ok(
+        proxy.requests.some((r) => r.method === 'DELETE'),
+        'the upload session was cancelled',
+      );
+      assert.equal(await target.exists(blob(data)), false);
+      // a fresh attempt with a replayable source succeeds
+      await target.pushBlob(blob(data), data);
+      assert.equal(await target.exists(blob(data)), true);
+    } finally {
+      await proxy.stop();
+      await target.close();
+    }
+  });
+
   it('mounts a blob from another repository instead of uploading it', { timeout: 30_000 }, async () => {
     const data = randomBytes(5000);
     const a = connectRegistry(ref(`${registry.host}/mount/src`));

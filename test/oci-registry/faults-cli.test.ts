@@ -20,7 +20,9 @@ async function storeState(home: string): Promise<{ refs: string[]; blobs: number
   const names = await readdir(dir).catch(() => [] as string[]);
   const { createHash } = await import('node:crypto');
   for (const name of names) {
-    const hex = createHash('sha256').update(await readFile(join(dir, name))).digest('hex');
+    const hex = createHash('sha256')
+      .update(await readFile(join(dir, name)))
+      .digest('hex');
     assert.equal(hex, name, `store blob ${name} is corrupt`);
   }
   return {
@@ -58,9 +60,7 @@ describe('pull through a faulty network: clear errors, no corrupt store entry', 
   });
 
   it('a corrupted blob: exit 6 with RG009, nothing tagged, no corrupt blob kept', { timeout: 60_000 }, async () => {
-    const proxy = await startFaultProxy(registry.host, [
-      { method: 'GET', path: /\/blobs\/sha256:/, fault: 'corrupt' },
-    ]);
+    const proxy = await startFaultProxy(registry.host, [{ method: 'GET', path: /\/blobs\/sha256:/, fault: 'corrupt' }]);
     try {
       const r = await runCli(['pull', `${proxy.host}/f/pkg:1.0.0`, '-o', join(root, 'out1')], { env: env('h1') });
       assert.equal(r.code, 6, r.stderr);
@@ -98,7 +98,10 @@ describe('pull through a faulty network: clear errors, no corrupt store entry', 
       assert.equal(parseJson<{ digest: string }>(r).digest, digest);
       const state = await storeState(join(root, 'h3'));
       assert.deepEqual(state.refs, ['f/pkg:1.0.0']);
-      assert.ok(proxy.requests.some((q) => q.headers.range), 'resumed with Range');
+      assert.ok(
+        proxy.requests.some((q) => q.headers.range),
+        'resumed with Range',
+      );
     } finally {
       await proxy.stop();
     }

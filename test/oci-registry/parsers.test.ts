@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  normaliseScopes,
   parseChallenges,
   parseNextLink,
   parseRetryAfter,
@@ -107,5 +108,15 @@ describe('registry error mapping', () => {
 
   it('a plain 404 on a blob is BLOB_UNKNOWN', () => {
     assert.equal(registryError(404, '', { ...ctx, notFound: 'blob' }).code, 'RG005');
+  });
+});
+
+describe('token scopes', () => {
+  it('merges actions per resource and sorts, so cache keys are stable', () => {
+    assert.deepEqual(normaliseScopes(['repository:a/b:pull,push', 'repository:a/b:pull', 'repository:c:pull', '']), [
+      'repository:a/b:pull,push',
+      'repository:c:pull',
+    ]);
+    assert.deepEqual(normaliseScopes(['registry:catalog:*']), ['registry:catalog:*']);
   });
 });

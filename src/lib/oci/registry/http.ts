@@ -133,7 +133,7 @@ export class RegistryHttp {
   /** Sends with auth, redirects and retries. Returns the final response (any status): the caller maps errors. */
   async send(req: HttpRequest): Promise<HttpResponse> {
     const host = new URL(req.url).host;
-    let scopes = req.scopes;
+    let scopes = normaliseScopes(req.scopes);
     let authRetried = false;
     for (let attempt = 0; ; attempt++) {
       let response: HttpResponse;
@@ -154,7 +154,7 @@ export class RegistryHttp {
         // A cached token that earned a 401 is stale or too narrow: forget it, and ask for what was challenged too.
         this.tokens.delete(this.tokenKey(host, scopes));
         const challenged = challenges.find((c) => c.scheme === 'bearer')?.params.scope?.split(' ') ?? [];
-        scopes = [...new Set([...scopes, ...challenged.filter(Boolean)])];
+        scopes = normaliseScopes([...scopes, ...challenged]);
         if (await this.learnChallenge(host, challenges)) {
           await response.body.dump();
           attempt--;
@@ -330,6 +330,23 @@ export class RegistryHttp {
     this.tokens.set(this.tokenKey(host, scopes), { token, expiresAt: Date.now() + lifetime });
     return token;
   }
+}
+
+/**
+ * Merges scopes per resource (`repository:a:pull` + `repository:a:pull,push` = `repository:a:pull,push`), sorted,
+ * so the same access always maps to the same token-cache key and token request.
+ */
+export function normaliseScopes(scopes: string[]): string[] {
+  const byResource = new Map<string, Set<string>>();
+  for (const scope of scopes) {
+    const colon = scope.lastIndexOf(':');
+    if (!scope || colon <= 0) continue;
+    const resource = scope.slice(0, colon);
+    const actions = byResource.get(resource) ?? new Set<string>();
+    for (const action of scope.slice(colon + 1).split(',')) if (action) actions.add(action);
+    byResource.set(resource, actions);
+  }
+  return [...byResource.entries()].map(([resource, actions]) => `${resource}:${[...actions].sort().join(',')}`).sort();
 }
 
 export function basicHeader(username: string, password: string): string {

@@ -16,9 +16,21 @@ export {
   storeCredential,
 } from './credentials.js';
 export { registryError } from './errors.js';
-export { basicHeader, type CredentialSource, RegistryHttp, type RegistryHttpOptions } from './http.js';
+export {
+  basicHeader,
+  type CredentialSource,
+  normaliseScopes,
+  RegistryHttp,
+  type RegistryHttpOptions,
+} from './http.js';
 export { isReferrerTag, presentTags, type TagListOptions, type TagSort, tagVersion } from './tags.js';
-export { DEFAULT_CHUNK_SIZE, MANIFEST_ACCEPT, RegistryTarget, type RegistryTargetOptions } from './target.js';
+export {
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_MONOLITHIC_MAX,
+  MANIFEST_ACCEPT,
+  RegistryTarget,
+  type RegistryTargetOptions,
+} from './target.js';
 
 export interface ConnectOptions extends RegistryTargetOptions {
   /** TLS without certificate verification. */

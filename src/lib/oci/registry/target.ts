@@ -38,7 +38,10 @@ export interface RegistryTargetOptions {
   access?: 'pull' | 'push';
 }
 
-export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
+/** PATCH chunk size for large blobs (streamed, so it costs no memory). */
+export const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
+/** Blobs up to this size go up in one buffered (hence retryable) PUT. */
+export const DEFAULT_MONOLITHIC_MAX = 8 * 1024 * 1024;
 
 function mediaTypeOf(header: string | undefined): string | undefined {
   return header?.split(';')[0]?.trim() || undefined;
@@ -80,6 +83,31 @@ class ChunkReader {
 
   constructor(source: AsyncIterable<Buffer>) {
     this.iterator = source[Symbol.asyncIterator]();
+  }
+
+  /** Yields the next `size` bytes piece by piece (nothing accumulated), keeping any overshoot for later. */
+  async *take(size: number): AsyncGenerator<Buffer> {
+    let left = size;
+    while (left > 0) {
+      let piece: Buffer | undefined = this.pending.shift();
+      if (piece) this.pendingBytes -= piece.length;
+      else {
+        if (this.done) return;
+        const next = await this.iterator.next();
+        if (next.done) {
+          this.done = true;
+          return;
+        }
+        piece = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
+      }
+      if (piece.length > left) {
+        this.pending.unshift(piece.subarray(left));
+        this.pendingBytes += piece.length - left;
+        piece = piece.subarray(0, left);
+      }
+      left -= piece.length;
+      yield piece;
+    }
   }
 
   async read(size: number): Promise<Buffer> {
@@ -361,7 +389,7 @@ export class RegistryTarget implements Target {
       return; // mounted
     }
     try {
-      const threshold = this.options.chunkThreshold ?? DEFAULT_CHUNK_SIZE;
+      const threshold = this.options.chunkThreshold ?? DEFAULT_MONOLITHIC_MAX;
       if (content instanceof Uint8Array || descriptor.size <= threshold) {
         const bytes = content instanceof Uint8Array ? Buffer.from(content) : await readAll(content, descriptor);
         verifyBytes(descriptor, bytes);
@@ -429,20 +457,44 @@ export class RegistryTarget implements Target {
     let location = start;
     let offset = 0;
     while (offset < descriptor.size) {
-      const chunk = await reader.read(Math.min(chunkSize, descriptor.size - offset));
-      if (chunk.length === 0) break;
-      hash.update(chunk);
-      // Each chunk is held in memory once, so a retry can resend it and memory stays at one chunk per upload.
-      const bytes = new Uint8Array(chunk);
+      const length = Math.min(chunkSize, descriptor.size - offset);
+      const start = offset;
+      let used = false;
+      // Each chunk streams straight from the source (memory stays flat whatever the chunk size); a stream cannot be
+      // replayed, so a chunk that fails in flight ends the push with a clear error instead of a silent retry.
+      const body = (): Readable => {
+        if (used) {
+          throw new AionError('RG012', `a chunk of ${descriptor.digest} failed in flight and cannot be resent`, {
+            hint: 'retry the push; a smaller --chunk-size keeps the lost work small',
+          });
+        }
+        used = true;
+        return Readable.from(
+          (async function* () {
+            let sent = 0;
+            for await (const piece of reader.take(length)) {
+              hash.update(piece);
+              sent += piece.length;
+              yield piece;
+            }
+            if (sent !== length) {
+              throw new AionError('RG009', `content of ${descriptor.digest} ended after ${start + sent} bytes`, {
+                hint: 'the source is truncated; nothing was committed',
+              });
+            }
+          })(),
+        );
+      };
       const response = await this.send(
         {
           method: 'PATCH',
           url: location,
           headers: {
             'content-type': 'application/octet-stream',
-            'content-range': `${offset}-${offset + bytes.length - 1}`,
+            'content-range': `${start}-${start + length - 1}`,
+            'content-length': String(length),
           },
-          body: bytes,
+          body,
         },
         true,
       );
@@ -451,7 +503,7 @@ export class RegistryTarget implements Target {
       }
       await response.body.dump();
       location = new URL(response.headers.location as string, response.url).toString();
-      offset += bytes.length;
+      offset += length;
     }
     const extra = await reader.read(1);
     const actual = `sha256:${hash.digest('hex')}`;
