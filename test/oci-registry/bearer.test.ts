@@ -104,9 +104,12 @@ describe('bearer token auth: real docker-registry with distribution token auth a
     const pkg = await writePackage(join(root, 'pkg'));
     const push = await runCli(['push', pkg, `${registry.host}/team/cli:1.3.0`, '--json'], { env });
     assert.equal(push.code, 0, push.stderr);
-    const pull = await runCli(['pull', `${registry.host}/team/cli:1.3.0`, '--json', '-o', join(root, 'out')], {
-      env: { ...env, AIONCTL_HOME: join(root, 'home2') },
-    });
+    const pull = await runCli(
+      ['pull', '--insecure-skip-verify', `${registry.host}/team/cli:1.3.0`, '--json', '-o', join(root, 'out')],
+      {
+        env: { ...env, AIONCTL_HOME: join(root, 'home2') },
+      },
+    );
     assert.equal(pull.code, 0, pull.stderr);
     assert.equal(parseJson<{ digest: string }>(pull).digest, parseJson<{ digest: string }>(push).digest);
     const badLogin = await runCli(['login', registry.host, '-u', 'bot', '--password-stdin'], { env, input: 'bad' });

@@ -56,9 +56,12 @@ describe('push, pull, tags, manifest against the real docker-registry (no auth)'
 
     const fresh = { ...env, AIONCTL_HOME: join(root, 'home2') };
     const out = join(root, 'out');
-    const pulled = await runCli(['pull', `${registry.host}/agents/summarize:1.3.0`, '-o', out, '--json'], {
-      env: fresh,
-    });
+    const pulled = await runCli(
+      ['pull', '--insecure-skip-verify', `${registry.host}/agents/summarize:1.3.0`, '-o', out, '--json'],
+      {
+        env: fresh,
+      },
+    );
     assert.equal(pulled.code, 0, pulled.stderr);
     const pull = parseJson<PullJson>(pulled);
     assert.equal(pull.digest, push.digest);
@@ -132,9 +135,12 @@ describe('push, pull, tags, manifest against the real docker-registry (no auth)'
   it('push to an oci: layout and pull it back with -o (no server)', { timeout: 30_000 }, async () => {
     const layout = join(root, 'layout');
     const pushed = parseJson<PushJson>(await runCli(['push', pkg, `oci:${layout}:1.3.0`, '--json'], { env }));
-    const pulled = await runCli(['pull', `oci:${layout}:1.3.0`, '-o', join(root, 'out3'), '--json'], {
-      env: { ...env, AIONCTL_HOME: join(root, 'home3') },
-    });
+    const pulled = await runCli(
+      ['pull', '--insecure-skip-verify', `oci:${layout}:1.3.0`, '-o', join(root, 'out3'), '--json'],
+      {
+        env: { ...env, AIONCTL_HOME: join(root, 'home3') },
+      },
+    );
     assert.equal(pulled.code, 0, pulled.stderr);
     const pull = parseJson<PullJson>(pulled);
     assert.equal(pull.digest, pushed.digest);
@@ -190,7 +196,7 @@ describe('login, logout and basic auth against the real docker-registry (htpassw
 
     const push = await runCli(['push', pkg, `${registry.host}/agents/a:1.3.0`, '--json'], { env });
     assert.equal(push.code, 0, push.stderr);
-    const pull = await runCli(['pull', `${registry.host}/agents/a:1.3.0`, '--json'], {
+    const pull = await runCli(['pull', '--insecure-skip-verify', `${registry.host}/agents/a:1.3.0`, '--json'], {
       env: { ...env, AIONCTL_HOME: join(root, 'h2') },
     });
     assert.equal(pull.code, 0, pull.stderr);

@@ -62,7 +62,10 @@ describe('pull through a faulty network: clear errors, no corrupt store entry', 
   it('a corrupted blob: exit 6 with RG009, nothing tagged, no corrupt blob kept', { timeout: 60_000 }, async () => {
     const proxy = await startFaultProxy(registry.host, [{ method: 'GET', path: /\/blobs\/sha256:/, fault: 'corrupt' }]);
     try {
-      const r = await runCli(['pull', `${proxy.host}/f/pkg:1.0.0`, '-o', join(root, 'out1')], { env: env('h1') });
+      const r = await runCli(
+        ['pull', '--insecure-skip-verify', `${proxy.host}/f/pkg:1.0.0`, '-o', join(root, 'out1')],
+        { env: env('h1') },
+      );
       assert.equal(r.code, 6, r.stderr);
       assert.match(r.stderr, /RG009: content of sha256:[a-f0-9]{64} failed verification/);
       const state = await storeState(join(root, 'h1'));
@@ -78,7 +81,7 @@ describe('pull through a faulty network: clear errors, no corrupt store entry', 
       { method: 'GET', path: /\/blobs\/sha256:/, fault: 'reset-half' },
     ]);
     try {
-      const r = await runCli(['pull', `${proxy.host}/f/pkg:1.0.0`], { env: env('h2') });
+      const r = await runCli(['pull', '--insecure-skip-verify', `${proxy.host}/f/pkg:1.0.0`], { env: env('h2') });
       assert.equal(r.code, 5, r.stderr);
       assert.match(r.stderr, /NE006: download of sha256:[a-f0-9]{64} .* was interrupted/);
       assert.deepEqual((await storeState(join(root, 'h2'))).refs, []);
@@ -93,7 +96,9 @@ describe('pull through a faulty network: clear errors, no corrupt store entry', 
       { method: 'GET', path: /\/manifests\//, fault: 'error-500', times: 2 },
     ]);
     try {
-      const r = await runCli(['pull', `${proxy.host}/f/pkg:1.0.0`, '--json'], { env: env('h3') });
+      const r = await runCli(['pull', '--insecure-skip-verify', `${proxy.host}/f/pkg:1.0.0`, '--json'], {
+        env: env('h3'),
+      });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(parseJson<{ digest: string }>(r).digest, digest);
       const state = await storeState(join(root, 'h3'));
@@ -112,7 +117,7 @@ describe('pull through a faulty network: clear errors, no corrupt store entry', 
       { method: 'GET', path: /\/manifests\//, fault: 'wrong-digest-header' },
     ]);
     try {
-      const r = await runCli(['pull', `${proxy.host}/f/pkg:1.0.0`], { env: env('h4') });
+      const r = await runCli(['pull', '--insecure-skip-verify', `${proxy.host}/f/pkg:1.0.0`], { env: env('h4') });
       assert.equal(r.code, 6, r.stderr);
       assert.match(r.stderr, /RG009.*Docker-Content-Digest/);
       assert.deepEqual((await storeState(join(root, 'h4'))).refs, []);
