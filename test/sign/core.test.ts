@@ -130,6 +130,44 @@ describe('cosign vectors through the pure verifier', () => {
   });
 });
 
+describe('bundles with --trusted-root: tlog entries checked against the root', () => {
+  /** A trusted root listing one Rekor log (the public-good key, which is keys/rekor.pub) and nothing else. */
+  async function rootWithRekor(keyFile: string): Promise<unknown> {
+    const der = createPublicKey(await read(keyFile)).export({ type: 'spki', format: 'der' });
+    return {
+      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+      tlogs: [
+        {
+          baseUrl: 'https://rekor.sigstore.dev',
+          hashAlgorithm: 'SHA2_256',
+          publicKey: {
+            rawBytes: der.toString('base64'),
+            keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+            validFor: { start: '2021-01-12T11:53:27.000Z' },
+          },
+          logId: { keyId: createHash('sha256').update(der).digest('base64') },
+        },
+      ],
+      certificateAuthorities: [],
+      ctlogs: [],
+      timestampAuthorities: [],
+    };
+  }
+
+  it('bundle-key-valid verifies with its key and a root holding the Rekor key; another log key is refused', async () => {
+    const key = loadPublicKey(await read('bundle-key-valid/key.pub'));
+    const artifact = await readFile(join(VECTORS, 'bundle-key-valid/a.txt'));
+    const bundle = parseBundle(await readFile(join(VECTORS, 'bundle-key-valid/bundle.sigstore.json')));
+    assert.ok(bundle.verificationMaterial.tlogEntries.length > 0);
+    await verifyBundle(bundle, { keys: [key], artifact, trustedRoot: await rootWithRekor('keys/rekor.pub') });
+    const wrongLog = await rootWithRekor('keys/cosign.pub');
+    await assert.rejects(
+      verifyBundle(bundle, { keys: [key], artifact, trustedRoot: wrongLog }),
+      (e: AionError) => e.code === 'ST011',
+    );
+  });
+});
+
 describe('sign: payload, manifest and key format are what cosign writes', () => {
   const digest = `sha256:${'ab'.repeat(32)}`;
 

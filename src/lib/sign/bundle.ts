@@ -5,7 +5,8 @@
  *
  * Offline with a key and no trusted root, transparency-log entries and timestamps in a bundle are not checked
  * (cosign's `--insecure-ignore-tlog`): only the signature, the key and the subject digest are. With
- * `--trusted-root` everything in the bundle is checked against that root, which is how keyless bundles verify.
+ * `--trusted-root`, tlog entries (inclusion proof, checkpoint, SET) and RFC 3161 timestamps are checked against the
+ * logs and TSAs that root lists, and keyless certificates against its CAs.
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { bundleFromJSON, bundleToJSON, type Bundle } from '@sigstore/bundle';
@@ -132,41 +133,37 @@ export async function verifyBundle(bundle: Bundle, options: BundleVerifyOptions)
     if (!want.equals(got))
       throw Object.assign(new AionError('ST003', "bundle message digest is not the artifact's"), { stage: 6 });
   }
-  // Offline key mode: drop tlog/timestamp material we hold no roots for (see the module comment).
-  const effective: Bundle =
-    options.trustedRoot === undefined
-      ? {
-          ...bundle,
-          verificationMaterial: {
-            ...bundle.verificationMaterial,
-            tlogEntries: [],
-            timestampVerificationData: undefined,
-          },
-        }
-      : bundle;
-  const root =
-    options.trustedRoot !== undefined
-      ? TrustedRoot.fromJSON(options.trustedRoot)
-      : TrustedRoot.fromJSON({
-          mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-          tlogs: [],
-          certificateAuthorities: [],
-          ctlogs: [],
-          timestampAuthorities: [],
-        });
+  const root = TrustedRoot.fromJSON(
+    options.trustedRoot ?? {
+      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+      tlogs: [],
+      certificateAuthorities: [],
+      ctlogs: [],
+      timestampAuthorities: [],
+    },
+  );
+  // Check what the trusted root can vouch for; material it holds no roots for is dropped (key bundles without a
+  // root: everything but the signature, like cosign --insecure-ignore-tlog). A keyless bundle still needs a
+  // timestamp and an SCT (thresholds below), so dropping cannot make it pass.
+  const effective: Bundle = {
+    ...bundle,
+    verificationMaterial: {
+      ...bundle.verificationMaterial,
+      tlogEntries: root.tlogs.length > 0 ? bundle.verificationMaterial.tlogEntries : [],
+      timestampVerificationData:
+        root.timestampAuthorities.length > 0 ? bundle.verificationMaterial.timestampVerificationData : undefined,
+    },
+  };
   let lastError: unknown;
   const candidates: Array<KeyObject | undefined> = isKeyBundle ? options.keys : [undefined];
   for (const key of candidates) {
     try {
       const material = toTrustMaterial(root, key ? () => ({ publicKey: key, validFor: () => true }) : undefined);
-      const thresholds =
-        options.trustedRoot === undefined
-          ? { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }
-          : {
-              tlogThreshold: effective.verificationMaterial.tlogEntries.length > 0 ? 1 : 0,
-              ctlogThreshold: isKeyBundle ? 0 : 1,
-              timestampThreshold: isKeyBundle ? 0 : 1,
-            };
+      const thresholds = {
+        tlogThreshold: effective.verificationMaterial.tlogEntries.length > 0 ? 1 : 0,
+        ctlogThreshold: isKeyBundle ? 0 : 1,
+        timestampThreshold: isKeyBundle ? 0 : 1,
+      };
       const policy =
         !isKeyBundle && (options.certificateIdentity || options.certificateOidcIssuer)
           ? {
