@@ -166,3 +166,43 @@ describe('verified-digest cache', { timeout: 120_000 }, () => {
     assert.equal(findTrustRule(config.trust, `oci:${dir}`)?.match, 'oci:/**');
   });
 });
+
+describe('sbom attach --generate', { timeout: 60_000 }, () => {
+  it('writes a minimal SPDX 2.3 document listing the packed files and their digests', async () => {
+    const { mkdir } = await import('node:fs/promises');
+    const pkg = join(home.path, 'pkg');
+    await mkdir(join(pkg, 'schemas'), { recursive: true });
+    await writeFile(join(pkg, 'module.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+    await writeFile(join(pkg, 'schemas', 'input.json'), '{"type":"object"}\n');
+    await writeFile(
+      join(pkg, 'aip.yaml'),
+      'apiVersion: aionos/v1\nkind: AgentPackage\nmetadata: {name: sbom_agent, version: "0.1.0"}\nruntime: {type: wasm, module: module.wasm}\n',
+    );
+    const layout = join(home.path, 'sbom-layout');
+    const packed = await cli(['pack', pkg, '--output', `oci:${layout}:0.1.0`, '--json']);
+    assert.equal(packed.code, 0, packed.stdout + packed.stderr);
+    const both = await cli(['sbom', 'attach', `oci:${layout}:0.1.0`, join(pkg, 'aip.yaml'), '--generate', '--json']);
+    assert.equal(errorCode(both), 'CI001');
+    const gen = await cli(['sbom', 'attach', `oci:${layout}:0.1.0`, '--generate', '--json']);
+    assert.equal(gen.code, 0, gen.stdout + gen.stderr);
+    const got = parseJson<{
+      mediaType: string;
+      document: {
+        spdxVersion: string;
+        packages: Array<{ name: string; versionInfo: string }>;
+        files: Array<{ fileName: string; checksums: Array<{ checksumValue: string }> }>;
+      };
+    }>(await cli(['sbom', 'get', `oci:${layout}:0.1.0`, '--json']));
+    assert.equal(got.mediaType, 'application/spdx+json');
+    assert.equal(got.document.spdxVersion, 'SPDX-2.3');
+    assert.equal(got.document.packages[0]?.name, 'sbom_agent');
+    const files = Object.fromEntries(got.document.files.map((f) => [f.fileName, f.checksums[0]?.checksumValue]));
+    const { createHash } = await import('node:crypto');
+    const sha = async (p: string) =>
+      createHash('sha256')
+        .update(await readFile(join(pkg, p)))
+        .digest('hex');
+    assert.equal(files['./module.wasm'], await sha('module.wasm'));
+    assert.equal(files['./schemas/input.json'], await sha('schemas/input.json'));
+  });
+});

@@ -3,6 +3,7 @@
  * layer, `subject` = the artifact, `artifactType` = the document's media type), found again through the referrers
  * API / tag schema, and cosign's legacy `sha256-<hex>.sbom` tag when present.
  */
+import { createHash } from 'node:crypto';
 import { AionError } from '../errors/index.js';
 import { type Descriptor, EMPTY_DESCRIPTOR, MEDIA_TYPES, type ReadTarget, type Target } from '../oci/types.js';
 import { attachmentTag, sha256Digest } from './attachment.js';
@@ -106,4 +107,70 @@ export async function getSbom(
     mediaType: first.mediaType,
     document: await fetchSmallBlob(target, first, MAX_SBOM_BYTES, 'SBOM'),
   };
+}
+
+/**
+ * A minimal SPDX 2.3 document for a packed artifact: one package (name and version from the manifest
+ * annotations) and one file per titled layer with its sha256. Deterministic: `created` is the manifest's
+ * org.opencontainers.image.created, else SOURCE_DATE_EPOCH, else the Unix epoch, never "now".
+ */
+export async function generateSpdx(target: ReadTarget, selector: string, env = process.env): Promise<Buffer> {
+  const artifact = await resolveArtifact(target, selector);
+  const manifest = JSON.parse(Buffer.from((await target.fetchManifest(artifact)).bytes).toString('utf8')) as {
+    layers?: Descriptor[];
+    annotations?: Record<string, string>;
+  };
+  const a = manifest.annotations ?? {};
+  const name = a['dev.aionos.package.name'] ?? a['org.opencontainers.image.title'] ?? target.name;
+  const version = a['dev.aionos.package.version'] ?? a['org.opencontainers.image.version'];
+  const epoch = env.SOURCE_DATE_EPOCH && /^\d+$/.test(env.SOURCE_DATE_EPOCH) ? Number(env.SOURCE_DATE_EPOCH) : 0;
+  const created =
+    a['org.opencontainers.image.created'] ?? new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const files = (manifest.layers ?? [])
+    .filter((l) => typeof l.annotations?.['org.opencontainers.image.title'] === 'string')
+    .map((l, i) => ({
+      fileName: `./${l.annotations?.['org.opencontainers.image.title']}`,
+      SPDXID: `SPDXRef-File-${i + 1}`,
+      checksums: [{ algorithm: 'SHA256', checksumValue: l.digest.replace(/^sha256:/, '') }],
+      copyrightText: 'NOASSERTION',
+    }));
+  const doc = {
+    spdxVersion: 'SPDX-2.3',
+    dataLicense: 'CC0-1.0',
+    SPDXID: 'SPDXRef-DOCUMENT',
+    name: version ? `${name}-${version}` : name,
+    documentNamespace: `https://aionos.dev/spdx/${artifact.digest.replace(':', '/')}`,
+    creationInfo: { created, creators: ['Tool: aionctl'] },
+    packages: [
+      {
+        name,
+        SPDXID: 'SPDXRef-Package',
+        ...(version ? { versionInfo: version } : {}),
+        downloadLocation: 'NOASSERTION',
+        filesAnalyzed: true,
+        packageVerificationCode: {
+          // SPDX 2.3 §7.9: sha1 over the sorted file sha1s; we have sha256 digests, so the field names them.
+          packageVerificationCodeValue: createHash('sha1')
+            .update(
+              files
+                .map((f) => f.checksums[0]?.checksumValue ?? '')
+                .sort()
+                .join(''),
+            )
+            .digest('hex'),
+        },
+        checksums: [{ algorithm: 'SHA256', checksumValue: artifact.digest.replace(/^sha256:/, '') }],
+      },
+    ],
+    files,
+    relationships: [
+      { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: 'SPDXRef-Package' },
+      ...files.map((f) => ({
+        spdxElementId: 'SPDXRef-Package',
+        relationshipType: 'CONTAINS',
+        relatedSpdxElement: f.SPDXID,
+      })),
+    ],
+  };
+  return Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
 }
