@@ -10,6 +10,7 @@ import {
   loadPublicKey,
   openArtifact,
   openSignatureRepository,
+  parseAnnotations,
   parseCertificates,
   verifyArtifact,
 } from '../lib/sign/index.js';
@@ -29,7 +30,7 @@ export default class Verify extends BaseCommand {
 
 Keyless and private-CA classic signatures verify offline with --ca-roots (Fulcio CA or your CA), --certificate-identity / --certificate-oidc-issuer, and --rekor-key to require and check the Rekor SET. Keyless bundles verify with --trusted-root (a Sigstore trusted_root.json). Key bundles verify with --key alone: their transparency-log entries and timestamps are then not checked (like cosign --insecure-ignore-tlog).
 
-Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: ST001 no signatures, ST002 bad signature / wrong key, ST003 digest mismatch, ST004 identity mismatch, ST005 malformed, ST006 unsupported format, ST010 certificate, ST011 Rekor SET.`;
+Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: ST001 no signatures, ST002 bad signature / wrong key, ST003 digest mismatch, ST004 identity mismatch, ST005 malformed, ST006 unsupported format, ST010 certificate, ST011 Rekor SET, ST015 a required -a annotation is missing.`;
   static override examples = [
     '<%= config.bin %> verify registry.example/team/agent:1.0.0 --key cosign.pub',
     '<%= config.bin %> verify mirror.example/team/agent:1.0.0 --key cosign.pub --identity registry.example/team/agent',
@@ -41,6 +42,11 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
     ...registryFlags,
     key: Flags.string({
       description: 'Public key: a cosign.pub file or env://VAR (repeatable: any may match).',
+      multiple: true,
+    }),
+    annotations: Flags.string({
+      char: 'a',
+      description: 'key=value the signed payload\'s "optional" section must contain (repeatable; as cosign -a).',
       multiple: true,
     }),
     identity: Flags.string({
@@ -66,7 +72,7 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
     const keys: KeyObject[] = [];
     for (const k of flags.key ?? []) keys.push(await keySource(k).publicKey());
     const open = { plainHttp: flags['plain-http'], registry: connectOptions(flags, (m) => this.warnLine(m)) };
-    const options: ArtifactVerifyOptions = { keys };
+    const options: ArtifactVerifyOptions = { keys, annotations: parseAnnotations(flags.annotations) };
     if (flags['rekor-key']) options.rekorKeys = [loadPublicKey(await readText(flags['rekor-key']), flags['rekor-key'])];
     if (flags['ca-roots']) {
       options.certificates = {

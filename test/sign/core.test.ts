@@ -317,6 +317,17 @@ describe('verify: failure classes and hostile payloads', () => {
     assert.equal(check([layer(unknownTop)]), 'ST005');
     assert.equal(check([layer(Buffer.from('x'.repeat(70_000)))]), 'ST005');
     assert.equal(check([layer(Buffer.from('[]'))]), 'ST005');
+    const annotated = [layer(buildPayload('h:1/r', digest, { ci: 'yes' }))];
+    const withClaims = (a: Record<string, string>) =>
+      code(() =>
+        requireVerified(
+          verifySignatureLayers(annotated, { keys: [key.publicKey], artifactDigest: digest, annotations: a }),
+          'x',
+        ),
+      );
+    assert.equal(withClaims({ ci: 'yes' }), 'ok');
+    assert.equal(withClaims({ ci: 'no' }), 'ST015');
+    assert.equal(withClaims({ other: 'x' }), 'ST015');
     // a bad signature next to a good one does not abort the search
     assert.equal(
       check([layer(buildPayload('h:1/r', digest), generateSigningKey()), layer(buildPayload('h:1/r', digest))]),

@@ -74,6 +74,11 @@ export async function signVerifyTamper(
   assert.equal(both.code, 0, both.stdout);
   assert.deepEqual(parseJson<Array<{ optional: unknown }>>(both)[0]!.optional, { ci: 'yes' });
 
+  const claim = await cli(['verify', ref(':1.0.0'), '--key', `${k2}.pub`, '-a', 'ci=yes', '--json']);
+  assert.equal(claim.code, 0, claim.stdout);
+  const noClaim = await cli(['verify', ref(':1.0.0'), '--key', `${k1}.pub`, '-a', 'ci=yes', '--json']);
+  assert.equal(errorCode(noClaim), 'ST015');
+
   // Tamper 1: the signature manifest of A moved onto B (signature for another digest).
   const sigA = await target.fetchManifest(attachmentTag(a.digest));
   await target.pushManifest(sigA.descriptor, sigA.bytes, attachmentTag(b.digest));

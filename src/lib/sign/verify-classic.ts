@@ -33,6 +33,8 @@ export interface VerifyOptions {
   artifactDigest: string;
   /** The identity `docker-reference` must match; undefined skips the check (cosign's own behaviour). */
   expectedIdentity?: string;
+  /** `-a key=value`: each must appear in the payload's `optional` (cosign's annotation claims). */
+  annotations?: Record<string, string>;
   /** When given, every signature needs a Rekor SET that verifies with one of them. */
   rekorKeys?: KeyObject[];
   /** Keyless / private-CA signatures: certificate rules. */
@@ -67,7 +69,16 @@ export interface VerificationReport {
   considered: number;
 }
 
-const STAGE = { shape: 1, signature: 2, certificate: 3, tlog: 4, payload: 5, digest: 6, identity: 7 } as const;
+const STAGE = {
+  shape: 1,
+  signature: 2,
+  certificate: 3,
+  tlog: 4,
+  payload: 5,
+  digest: 6,
+  identity: 7,
+  claims: 8,
+} as const;
 
 function fail(code: string, message: string, stage: number): never {
   throw Object.assign(new AionError(code, message), { stage });
@@ -153,6 +164,15 @@ function checkLayer(layer: SignatureLayer, options: VerifyOptions): { parsed: Si
   if (options.expectedIdentity !== undefined) {
     const why = identityMismatch(parsed.dockerReference, options.expectedIdentity);
     if (why) fail('ST004', why, STAGE.identity);
+  }
+  for (const [k, v] of Object.entries(options.annotations ?? {})) {
+    const got = parsed.optional?.[k];
+    if (got === undefined || String(got) !== v)
+      fail(
+        'ST015',
+        `payload annotation ${k} is ${got === undefined ? 'missing' : JSON.stringify(got)}, expected "${v}"`,
+        STAGE.claims,
+      );
   }
   return { parsed, signer };
 }

@@ -31,4 +31,8 @@ export const ST_CODES: readonly ErrorCodeSpec[] = [
     summary: 'The artifact is quarantined: it failed verification before (see `aionctl quarantine ls`).',
   },
   { code: 'ST014', summary: 'An SBOM document is not SPDX or CycloneDX JSON.' },
+  {
+    code: 'ST015',
+    summary: 'A signature verifies but its payload lacks an annotation required with `verify -a key=value`.',
+  },
 ];
