@@ -96,7 +96,7 @@ export function networkError(err: unknown, url: string): AionError {
   }
   return new AionError('NE001', `cannot reach ${host}: ${code || message}`, {
     cause: err,
-    hint: 'check the host and port, and that the registry is running',
+    hint: 'check the host and port, that the registry is running, and whether it speaks HTTPS or plain HTTP (--plain-http)',
   });
 }
 
