@@ -225,7 +225,7 @@ export class RegistryHttp {
     const header = response.headers.warning;
     if (!header || !this.options.onWarning) return;
     for (const m of header.matchAll(/299\s+\S+\s+"((?:[^"\\]|\\.)*)"/g)) {
-      const text = m[1] ?? '';
+      const text = (m[1] ?? '').replace(/\\(.)/g, '$1');
       if (!this.warned.has(text)) {
         this.warned.add(text);
         this.options.onWarning(text);
