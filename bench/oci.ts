@@ -83,7 +83,9 @@ export async function ociBench(): Promise<Record<string, number | string>> {
         const registry = await startRegistry();
         try {
           const remote = `${registry.host}/bench/a${sizeMiB}:1.0.0`;
-          push.push(await aionctl(['push', `oci:${layoutPath}:1.0.0`, remote], join(root, `home-push-${sizeMiB}-${i}`)));
+          push.push(
+            await aionctl(['push', `oci:${layoutPath}:1.0.0`, remote], join(root, `home-push-${sizeMiB}-${i}`)),
+          );
           pull.push(await aionctl(['pull', remote], join(root, `home-pull-${sizeMiB}-${i}`)));
           await rm(join(root, `home-pull-${sizeMiB}-${i}`), { recursive: true, force: true });
           if (sizeMiB !== 256) continue;

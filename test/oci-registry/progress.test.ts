@@ -25,7 +25,6 @@ describe('transfer progress: ink bars on a terminal, plain lines otherwise', () 
       cwd: REPO_ROOT,
       env: { ...process.env, AIONCTL_HOME: join(root, 'h1'), CI: '', TERM: 'xterm', NO_COLOR: '1', FORCE_COLOR: '' },
     });
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI colour codes
     const text = stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
     assert.match(text, /[0-9a-f]{12} \[#{30}\] 8 B\/8 B pushed/);
     assert.match(stdout, /sha256:[0-9a-f]{64}/);
