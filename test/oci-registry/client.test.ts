@@ -252,6 +252,20 @@ describe('faults between the client and the real registry (fault-injecting proxy
     }
   });
 
+  it('retries a manifest whose body is cut off mid-way', { timeout: 30_000 }, async () => {
+    const proxy = await startFaultProxy(registry.host, [
+      { method: 'GET', path: /\/manifests\//, fault: 'reset-half', times: 1 },
+    ]);
+    const target = connectRegistry(ref(`${proxy.host}/faults/a`), { retryBaseMs: 5 });
+    try {
+      assert.equal((await target.fetchManifest('v1')).descriptor.digest, manifest.d.digest);
+      assert.equal(proxy.requests.filter((r) => r.url.includes('/manifests/')).length, 2);
+    } finally {
+      await proxy.stop();
+      await target.close();
+    }
+  });
+
   it('a corrupted blob fails the stream with RG009', { timeout: 30_000 }, async () => {
     const proxy = await startFaultProxy(registry.host, [{ method: 'GET', path: /\/blobs\/sha256:/, fault: 'corrupt' }]);
     const target = connectRegistry(ref(`${proxy.host}/faults/a`));
