@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { AionError } from '../../src/lib/errors/index.js';
 import { type Descriptor, MEDIA_TYPES, parseReference, sha256 } from '../../src/lib/oci/index.js';
 import type { RegistryReference } from '../../src/lib/oci/reference.js';
-import { connectRegistry, type RegistryTarget } from '../../src/lib/oci/registry/index.js';
+import { connectRegistry, presentTags, type RegistryTarget } from '../../src/lib/oci/registry/index.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -202,6 +202,7 @@ describe('registry client against the real docker-registry', () => {
     );
     const tags = await target.tags();
     assert.ok(tags.includes(`sha256-${subject.d.digest.slice(7)}`));
+    assert.deepEqual(presentTags(tags), ['sbom', 'sig', 'v1'], 'referrer index tags are hidden by default');
     await target.close();
   });
 
@@ -245,6 +246,20 @@ describe('faults between the client and the real registry (fault-injecting proxy
       assert.equal(gets.length, 2);
       assert.match(String(gets[1]?.headers.range), /^bytes=\d+-$/);
       assert.ok(Number(/bytes=(\d+)-/.exec(String(gets[1]?.headers.range))?.[1]) > 0);
+    } finally {
+      await proxy.stop();
+      await target.close();
+    }
+  });
+
+  it('retries a manifest whose body is cut off mid-way', { timeout: 30_000 }, async () => {
+    const proxy = await startFaultProxy(registry.host, [
+      { method: 'GET', path: /\/manifests\//, fault: 'reset-half', times: 1 },
+    ]);
+    const target = connectRegistry(ref(`${proxy.host}/faults/a`), { retryBaseMs: 5 });
+    try {
+      assert.equal((await target.fetchManifest('v1')).descriptor.digest, manifest.d.digest);
+      assert.equal(proxy.requests.filter((r) => r.url.includes('/manifests/')).length, 2);
     } finally {
       await proxy.stop();
       await target.close();
@@ -380,6 +395,26 @@ describe('protocol behaviour against small local HTTP servers', () => {
       await target.close();
       await reg.stop();
       await cdn.stop();
+    }
+  });
+
+  it('shows each distinct Warning: 299 from the registry once', { timeout: 10_000 }, async () => {
+    const srv = await serve((_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        warning: '299 - "this registry is deprecated", 299 - "move to \\"new\\" host"',
+      });
+      res.end('{"name":"w","tags":["a"]}');
+    });
+    const warnings: string[] = [];
+    const target = connectRegistry(ref(`${srv.host}/w`), { anonymous: true, onWarning: (m) => warnings.push(m) });
+    try {
+      await target.tags();
+      await target.tags();
+      assert.deepEqual(warnings, ['this registry is deprecated', 'move to "new" host']);
+    } finally {
+      await target.close();
+      await srv.stop();
     }
   });
 

@@ -35,7 +35,10 @@ export const shortDigest = (digest: string): string => digest.replace(/^sha256:/
 export function createProgress(options: ProgressOptions): ProgressReporter {
   const stream = options.stream ?? process.stderr;
   if (options.silent) return { onProgress: () => undefined, finish: async () => undefined };
-  if (stream.isTTY && !process.env.CI && process.env.TERM !== 'dumb') return createTtyProgress(stream, options.verb);
+  // A TTY without a size (a bare pty, `script`) cannot lay out bars: plain lines there too.
+  if (stream.isTTY && (stream.columns ?? 0) >= 40 && !process.env.CI && process.env.TERM !== 'dumb') {
+    return createTtyProgress(stream, options.verb);
+  }
   return {
     onProgress(event) {
       if (event.kind === 'blob-done') {

@@ -127,7 +127,7 @@ function checkHost(input: string, host: string): void {
       name = host.slice(0, colon);
       port = host.slice(colon + 1);
     }
-    if (!name || !name.split('.').every((label) => HOST_LABEL.test(label))) {
+    if (!name?.split('.').every((label) => HOST_LABEL.test(label))) {
       throw bad(input, `"${name}" is not a valid host name`);
     }
   }

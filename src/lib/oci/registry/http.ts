@@ -96,7 +96,7 @@ export function networkError(err: unknown, url: string): AionError {
   }
   return new AionError('NE001', `cannot reach ${host}: ${code || message}`, {
     cause: err,
-    hint: 'check the host and port, and that the registry is running',
+    hint: 'check the host and port, that the registry is running, and whether it speaks HTTPS or plain HTTP (--plain-http)',
   });
 }
 
@@ -225,7 +225,7 @@ export class RegistryHttp {
     const header = response.headers.warning;
     if (!header || !this.options.onWarning) return;
     for (const m of header.matchAll(/299\s+\S+\s+"((?:[^"\\]|\\.)*)"/g)) {
-      const text = m[1] ?? '';
+      const text = (m[1] ?? '').replace(/\\(.)/g, '$1');
       if (!this.warned.has(text)) {
         this.warned.add(text);
         this.options.onWarning(text);

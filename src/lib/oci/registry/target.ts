@@ -15,7 +15,7 @@ import { type RegistryReference, registryBaseUrl } from '../reference.js';
 import { type Descriptor, type FetchedManifest, type ImageIndex, MEDIA_TYPES, type Target } from '../types.js';
 import { parseNextLink } from './challenge.js';
 import { type RegistryErrorContext, registryError } from './errors.js';
-import type { HttpRequest, HttpResponse, RegistryHttp } from './http.js';
+import { type HttpRequest, type HttpResponse, networkError, type RegistryHttp } from './http.js';
 
 /** Every manifest type we can handle, OCI first (distribution 2.8 answers 404 to a GET without the OCI types). */
 export const MANIFEST_ACCEPT = [
@@ -180,6 +180,31 @@ export class RegistryTarget implements Target {
     await response.body.dump();
   }
 
+  /**
+   * GET a small document (manifest, tag page, referrers) and read its body; a connection that dies while the body
+   * is read is retried like one that dies before the headers (send() only sees the latter).
+   */
+  private async getSmall(
+    req: Omit<HttpRequest, 'scopes' | 'method'>,
+    limit: number,
+    what: string,
+    ctx: RegistryErrorContext,
+  ): Promise<{ response: HttpResponse; bytes: Buffer }> {
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.send({ ...req, method: 'GET' });
+      if (response.status !== 200) await this.fail(response, ctx);
+      try {
+        return { response, bytes: await readLimited(response, limit, what) };
+      } catch (err) {
+        if (err instanceof AionError || attempt >= 3) {
+          if (err instanceof AionError) throw err;
+          throw networkError(err, req.url);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
+  }
+
   // ---- manifests ---------------------------------------------------------------------------------------------
 
   async resolve(reference: string): Promise<Descriptor> {
@@ -212,13 +237,12 @@ export class RegistryTarget implements Target {
 
   async fetchManifest(reference: string | Descriptor): Promise<FetchedManifest> {
     const selector = typeof reference === 'string' ? reference : reference.digest;
-    const response = await this.send({
-      method: 'GET',
-      url: `${this.base}/manifests/${selector}`,
-      headers: { accept: MANIFEST_ACCEPT },
-    });
-    if (response.status !== 200) await this.fail(response, this.ctx(`fetch manifest ${selector} from`, 'manifest'));
-    const bytes = await readLimited(response, MAX_MANIFEST_BYTES, `manifest ${selector} from ${this.name}`);
+    const { response, bytes } = await this.getSmall(
+      { url: `${this.base}/manifests/${selector}`, headers: { accept: MANIFEST_ACCEPT } },
+      MAX_MANIFEST_BYTES,
+      `manifest ${selector} from ${this.name}`,
+      this.ctx(`fetch manifest ${selector} from`, 'manifest'),
+    );
     const digest = sha256(bytes);
     const headerDigest = response.headers['docker-content-digest'];
     if (headerDigest && headerDigest !== digest) {
@@ -537,11 +561,21 @@ export class RegistryTarget implements Target {
     const tags: string[] = [];
     let url: string | undefined = `${this.base}/tags/list?n=1000`;
     for (let page = 0; url && page < 10_000; page++) {
-      const response = await this.send({ method: 'GET', url });
-      if (response.status !== 200) await this.fail(response, this.ctx('list tags of', 'repository'));
-      const body = JSON.parse((await readLimited(response, 64 * 1024 * 1024, 'tag list')).toString('utf8')) as {
-        tags?: string[] | null;
-      };
+      const { response, bytes } = await this.getSmall(
+        { url },
+        64 * 1024 * 1024,
+        'tag list',
+        this.ctx('list tags of', 'repository'),
+      );
+      let body: { tags?: string[] | null };
+      try {
+        body = JSON.parse(bytes.toString('utf8')) as typeof body;
+      } catch (err) {
+        throw new AionError('RG015', `the tag list of ${this.name} is not valid JSON`, {
+          cause: err,
+          hint: 'the registry (or a proxy in front of it) answered with something else; rerun with --debug',
+        });
+      }
       tags.push(...(body.tags ?? []));
       url = parseNextLink(response.headers.link, response.url);
     }
