@@ -31,7 +31,7 @@ import {
 } from './verify-classic.js';
 
 /** Not-found codes of the registry client and of layouts/the store: "no signature yet", not a failure. */
-const NOT_FOUND = new Set(['RG003', 'RG004', 'RG100']);
+const NOT_FOUND = new Set(['RG003', 'RG004']);
 
 export function isNotFound(err: unknown): boolean {
   return isAionError(err) && NOT_FOUND.has(err.code);
