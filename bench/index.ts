@@ -2,12 +2,18 @@
 // a module exporting `run(): Promise<Record<string, number | string>>` to BENCHES; figures are prefixed by name.
 import { startupBench } from './startup.js';
 import { stampBench } from './stamp.js';
+import { ociLocalBench } from './oci-local.js';
+import { ociBench } from './oci.js';
+import { signBench } from './sign.js';
 
 type Bench = () => Promise<Record<string, number | string>>;
 
 const BENCHES: Record<string, Bench> = {
   startup: startupBench,
   stamp: stampBench,
+  'oci-local': ociLocalBench,
+  oci: ociBench,
+  sign: signBench,
 };
 
 const only = process.argv.slice(2);

@@ -1,0 +1,53 @@
+import { readFile } from 'node:fs/promises';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../../lib/cli/index.js';
+import { fsError } from '../../lib/errors/index.js';
+import { writeFileAtomic } from '../../lib/fs/index.js';
+import {
+  encryptSigningKey,
+  isEncryptedKeyPem,
+  keyFingerprint,
+  loadPrivateKey,
+  publicKeyPem,
+  readPassword,
+  assertAbsent,
+  writePrivateKey,
+} from '../../lib/sign/index.js';
+import type { KeyFilesResult } from './generate.js';
+
+export default class KeyImport extends BaseCommand {
+  static override summary = 'Import a private key (cosign.key or plain PEM) as an encrypted aionctl/cosign key pair.';
+  static override description =
+    'Reads cosign\'s encrypted key (both PEM labels, "ENCRYPTED SIGSTORE PRIVATE KEY" and the older "ENCRYPTED COSIGN PRIVATE KEY", any scrypt N cosign accepts) or an unencrypted PKCS#8 "PRIVATE KEY" / SEC1 "EC PRIVATE KEY" / PKCS#1 "RSA PRIVATE KEY" PEM, like `cosign import-key-pair`, and writes PREFIX.key (encrypted, 0600) and PREFIX.pub. The password (COSIGN_PASSWORD / AIONCTL_PASSWORD / prompt) decrypts an encrypted input and encrypts the output.';
+  static override examples = [
+    'COSIGN_PASSWORD=... <%= config.bin %> key import cosign.key --output-prefix imported',
+    '<%= config.bin %> key import ec-private.pem',
+  ];
+  static override args = { file: Args.string({ description: 'Private key PEM file to import.', required: true }) };
+  static override flags = {
+    'output-prefix': Flags.string({ description: 'Write PREFIX.key and PREFIX.pub.', default: 'import-cosign' }),
+    force: Flags.boolean({ description: 'Overwrite existing key files.' }),
+  };
+
+  async run(): Promise<KeyFilesResult> {
+    const { args, flags } = await this.parse(KeyImport);
+    let text: string;
+    try {
+      text = await readFile(args.file, 'utf8');
+    } catch (err) {
+      throw fsError(err, args.file);
+    }
+    const keyPath = `${flags['output-prefix']}.key`;
+    const pubPath = `${flags['output-prefix']}.pub`;
+    await assertAbsent([keyPath, pubPath], flags.force);
+    const password = await readPassword(process.env, { confirm: !isEncryptedKeyPem(text) });
+    const key = loadPrivateKey(text, password, args.file, { allowUnencrypted: true });
+    await writePrivateKey(keyPath, encryptSigningKey(key, password));
+    await writeFileAtomic(pubPath, publicKeyPem(key.publicKey), { mode: 0o644 });
+    const fingerprint = keyFingerprint(key.publicKey);
+    this.log(`Private key written to ${keyPath}`);
+    this.log(`Public key written to ${pubPath}`);
+    this.log(`Fingerprint (sha256 of SPKI): ${fingerprint}`);
+    return { privateKey: keyPath, publicKey: pubPath, fingerprint };
+  }
+}

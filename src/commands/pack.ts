@@ -1,0 +1,116 @@
+import { resolve } from 'node:path';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../lib/cli/index.js';
+import { AionError } from '../lib/errors/index.js';
+import { normaliseTag } from '../lib/oci/reference.js';
+import {
+  createdFromEnv,
+  formatReference,
+  LayoutTarget,
+  openStore,
+  pack,
+  parseReference,
+  type ArtifactReference,
+  type Target,
+} from '../lib/oci/index.js';
+
+export interface PackResultJson {
+  ref: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export default class Pack extends BaseCommand {
+  static override summary = 'Pack a package directory into an OCI artifact in the local store.';
+  static override description = [
+    'Validates the package (its aip.yaml), then stores it as an OCI image manifest with artifactType application/vnd.aionos.agent.v1: the aip.yaml as canonical JSON config, the wasm module as an application/vnd.wasm.content.layer.v1+wasm layer and every other file as a titled layer (see docs/oci.md).',
+    'The result is reproducible: the same files give the same digest on any machine. No timestamp is recorded unless SOURCE_DATE_EPOCH is set or --created is given.',
+    'By default the artifact goes into the local store (under $XDG_DATA_HOME/aionctl/store, or $AIONCTL_HOME/data/store) as NAME:VERSION from aip.yaml; --output oci:PATH[:TAG] writes an OCI image layout instead. Prints the manifest digest.',
+  ].join('\n\n');
+  static override examples = [
+    '<%= config.bin %> pack examples/summarize-wasm',
+    '<%= config.bin %> pack . --tag 1.3.0-rc.1',
+    '<%= config.bin %> pack . --output oci:./build/layout:latest --json',
+    'SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) <%= config.bin %> pack .',
+  ];
+  static override args = {
+    dir: Args.string({ description: 'Package directory holding aip.yaml.', default: '.' }),
+  };
+  static override flags = {
+    tag: Flags.string({
+      char: 't',
+      description: 'Tag (or NAME:TAG) to store the artifact as, instead of NAME:VERSION from aip.yaml.',
+    }),
+    output: Flags.string({
+      char: 'o',
+      description: 'Where to store the artifact: oci:PATH[:TAG] (an OCI image layout) or NAME[:TAG] in the store.',
+    }),
+    created: Flags.boolean({
+      description: 'Record the current time as org.opencontainers.image.created (the digest then changes each run).',
+    }),
+    annotation: Flags.string({
+      char: 'a',
+      multiple: true,
+      description: 'Extra manifest annotation KEY=VALUE (repeatable).',
+    }),
+  };
+
+  async run(): Promise<PackResultJson> {
+    const { args, flags } = await this.parse(Pack);
+    const dir = resolve(args.dir);
+    const annotations: Record<string, string> = {};
+    for (const pair of flags.annotation ?? []) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new AionError('CI001', `--annotation "${pair}" is not KEY=VALUE`);
+      annotations[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    const output = flags.output === undefined ? undefined : parseReference(flags.output);
+    const tagOverride = flags.tag === undefined ? undefined : parseTagFlag(flags.tag);
+    const explicitTag = tagOverride?.tag ?? output?.tag;
+    const created = flags.created ? new Date() : createdFromEnv();
+    let ref: ArtifactReference | undefined;
+    const result = await pack(
+      dir,
+      (info): Target => {
+        const tag = explicitTag;
+        if (output?.kind === 'layout') {
+          ref = { kind: 'layout', path: output.path, ...(tag ? { tag } : {}) };
+          return new LayoutTarget(resolve(output.path));
+        }
+        if (output?.kind === 'registry') {
+          throw new AionError('RG108', `pack writes to the store or an oci: layout, not to ${flags.output}`, {
+            hint: `pack first, then: aionctl push ${dir} ${flags.output}`,
+          });
+        }
+        const repository = tagOverride?.repository ?? output?.repository ?? info.name;
+        ref = { kind: 'store', repository, ...(tag ? { tag } : {}) };
+        return openStore(repository);
+      },
+      {
+        ...(explicitTag !== undefined ? { tag: explicitTag } : {}),
+        ...(created !== undefined ? { created } : {}),
+        annotations,
+      },
+    );
+    const finalRef = formatReference({ ...(ref as ArtifactReference), tag: result.tag });
+    this.diag(`packed ${result.artifact.info.name} ${result.artifact.info.version} as ${finalRef}`);
+    this.log(result.descriptor.digest);
+    return {
+      ref: finalRef,
+      digest: result.descriptor.digest,
+      mediaType: result.descriptor.mediaType,
+      size: result.descriptor.size,
+    };
+  }
+}
+
+/** `-t 2.0.0` (a tag) or `-t other_name:2.0.0` / `-t other_name` (a store name). */
+function parseTagFlag(value: string): { repository?: string; tag?: string } {
+  if (value.includes(':') || value.includes('/')) {
+    const ref = parseReference(value);
+    if (ref.kind !== 'store') throw new AionError('CI001', `--tag takes a TAG or NAME:TAG, not ${value}`);
+    return { repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}) };
+  }
+  return { tag: normaliseTag(value) };
+}

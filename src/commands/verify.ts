@@ -1,0 +1,122 @@
+import { readFile } from 'node:fs/promises';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../lib/cli/index.js';
+import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
+import { AionError, fsError } from '../lib/errors/index.js';
+import {
+  type ArtifactVerifyOptions,
+  type KeyObject,
+  keySource,
+  loadPublicKey,
+  openArtifact,
+  openSignatureRepository,
+  parseAnnotations,
+  parseCertificates,
+  verifyArtifact,
+} from '../lib/sign/index.js';
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw fsError(err, path);
+  }
+}
+
+export default class Verify extends BaseCommand {
+  static override summary = 'Verify the signatures of an artifact; succeeds when at least one verifies.';
+  static override description = `Finds every signature of REF: the classic cosign .sig tag (same repository or $COSIGN_REPOSITORY) and Sigstore bundle referrers (referrers API or the sha256-<hex> tag-schema fallback). Each is checked: the signature over the exact payload with --key, the payload's docker-manifest-digest against the artifact's digest, its docker-reference against the expected identity (--identity; default the repository of REF: a repository matches any tag, repository:tag matches exactly), its size, and unknown "critical" fields. The verified payloads are printed; --json prints them as a JSON array, the shape of \`cosign verify --output json\`.
+
+Keyless and private-CA classic signatures verify offline with --ca-roots (Fulcio CA or your CA), --certificate-identity / --certificate-oidc-issuer, and --rekor-key to require and check the Rekor SET. Keyless bundles verify with --trusted-root (a Sigstore trusted_root.json). Key bundles verify with --key alone: their transparency-log entries and timestamps are then not checked (like cosign --insecure-ignore-tlog).
+
+Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: ST001 no signatures, ST002 bad signature / wrong key, ST003 digest mismatch, ST004 identity mismatch, ST005 malformed, ST006 unsupported format, ST010 certificate, ST011 Rekor SET, ST015 a required -a annotation is missing.`;
+  static override examples = [
+    '<%= config.bin %> verify registry.example/team/agent:1.0.0 --key cosign.pub',
+    '<%= config.bin %> verify mirror.example/team/agent:1.0.0 --key cosign.pub --identity registry.example/team/agent',
+    '<%= config.bin %> verify acme/agent:1.0.0 --key cosign.pub --json',
+    '<%= config.bin %> verify r.example/app@sha256:... --ca-roots fulcio.pem --certificate-identity me@example.com --certificate-oidc-issuer https://github.com/login/oauth --rekor-key rekor.pub',
+  ];
+  static override args = { ref: Args.string({ description: 'Artifact to verify (tag or digest).', required: true }) };
+  static override flags = {
+    ...registryFlags,
+    key: Flags.string({
+      description: 'Public key: a cosign.pub file or env://VAR (repeatable: any may match).',
+      multiple: true,
+    }),
+    annotations: Flags.string({
+      char: 'a',
+      description: 'key=value the signed payload\'s "optional" section must contain (repeatable; as cosign -a).',
+      multiple: true,
+    }),
+    identity: Flags.string({
+      description: 'Identity the payload must name: REPOSITORY (any tag) or REPOSITORY:TAG (exact).',
+    }),
+    'ca-roots': Flags.string({
+      description: 'PEM file of trusted root certificates for certificate signatures (Fulcio CA or a private CA).',
+    }),
+    'ca-intermediates': Flags.string({ description: 'PEM file of extra intermediate certificates.' }),
+    'certificate-identity': Flags.string({
+      description: 'SAN (email, URI or DNS name) the certificate must carry (repeatable).',
+      multiple: true,
+    }),
+    'certificate-oidc-issuer': Flags.string({ description: 'OIDC issuer the Fulcio certificate must name.' }),
+    'rekor-key': Flags.string({
+      description: 'Rekor public key: require a Rekor SET on the signature and verify it offline.',
+    }),
+    'trusted-root': Flags.string({ description: 'Sigstore trusted_root.json for verifying keyless bundles offline.' }),
+  };
+
+  async run(): Promise<unknown[]> {
+    const { args, flags } = await this.parse(Verify);
+    const keys: KeyObject[] = [];
+    for (const k of flags.key ?? []) keys.push(await keySource(k).publicKey());
+    const open = { plainHttp: flags['plain-http'], registry: connectOptions(flags, (m) => this.warnLine(m)) };
+    const options: ArtifactVerifyOptions = { keys, annotations: parseAnnotations(flags.annotations) };
+    if (flags['rekor-key']) options.rekorKeys = [loadPublicKey(await readText(flags['rekor-key']), flags['rekor-key'])];
+    if (flags['ca-roots']) {
+      options.certificates = {
+        roots: parseCertificates(await readText(flags['ca-roots'])),
+        intermediates: flags['ca-intermediates'] ? parseCertificates(await readText(flags['ca-intermediates'])) : [],
+        identities: flags['certificate-identity'] ?? [],
+        oidcIssuer: flags['certificate-oidc-issuer'],
+      };
+      if (options.certificates.roots.length === 0)
+        throw new AionError('ST008', `${flags['ca-roots']} holds no certificate`);
+    }
+    if (flags['trusted-root']) {
+      try {
+        options.trustedRoot = JSON.parse(await readText(flags['trusted-root']));
+      } catch (err) {
+        if (err instanceof AionError) throw err;
+        throw new AionError('ST005', `${flags['trusted-root']} is not JSON`, { cause: err });
+      }
+      options.certificateIdentity = flags['certificate-identity']?.[0];
+      options.certificateOidcIssuer = flags['certificate-oidc-issuer'];
+    }
+    if (keys.length === 0 && !options.certificates && !options.trustedRoot)
+      throw new AionError('CI001', 'nothing to verify with', {
+        hint: 'pass --key cosign.pub (or --ca-roots / --trusted-root for certificate signatures)',
+      });
+    const opened = await openArtifact(args.ref, open);
+    options.signatureTarget = await openSignatureRepository(open);
+    options.expectedIdentity = flags.identity ?? opened.identity;
+    const result = await verifyArtifact(opened.target, opened.selector, options).finally(async () => {
+      await closeTarget(opened.target);
+      if (options.signatureTarget) await closeTarget(options.signatureTarget);
+    });
+    this.diag(`Verification for ${opened.target.name}@${result.digest} --`);
+    this.diag('The following checks were performed on each of these signatures:');
+    this.diag('  - The signature was verified against the given key(s) or certificate roots');
+    this.diag(`  - The signed digest is ${result.digest}`);
+    this.diag(`  - The signed identity matches ${options.expectedIdentity} (classic signatures)`);
+    for (const v of result.verified) this.diag(`verified: ${v.source} #${v.index} signed by ${v.signer}`);
+    for (const v of result.verified) this.log(v.payload.toString('utf8'));
+    return result.verified.map((v) => {
+      try {
+        return JSON.parse(v.payload.toString('utf8'));
+      } catch {
+        return v.payload.toString('base64');
+      }
+    });
+  }
+}

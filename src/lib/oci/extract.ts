@@ -1,0 +1,123 @@
+/**
+ * Writes the titled layers of a package artifact to a directory (what `pull -o` does). Hostile titles are
+ * refused before anything is written: absolute paths, `..`, backslashes, control characters, and any path that
+ * would pass through a symlink. All files are first downloaded (digest-verified while streaming) to temp files
+ * next to their destination and only renamed into place once every one of them verified, so a failure leaves the
+ * directory as it was.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, lstat, open, realpath, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { AionError, fsError } from '../errors/index.js';
+import { ensureDir } from '../fs/index.js';
+import { syncFile } from './layout.js';
+import { ANNOTATIONS } from './media-types.js';
+import { type Descriptor, MEDIA_TYPES, type ReadTarget } from './types.js';
+
+export interface ExtractedFile {
+  path: string;
+  digest: string;
+  size: number;
+  mode: number;
+}
+
+export interface ExtractResult {
+  descriptor: Descriptor;
+  files: ExtractedFile[];
+}
+
+/** Splits a layer title into safe path segments or throws FS007. Pure. */
+export function safeTitleSegments(title: string): string[] {
+  const refuse = (why: string) =>
+    new AionError('FS007', `refusing layer title ${JSON.stringify(title)}: ${why}`, {
+      hint: 'the artifact is malformed or hostile; nothing was written',
+    });
+  if (title === '') throw refuse('empty');
+  if (/[\\\u0000-\u001f\u007f]/.test(title)) throw refuse('backslash or control character');
+  if (title.startsWith('/') || /^[a-zA-Z]:/.test(title)) throw refuse('absolute path');
+  const segments = title.split('/');
+  if (segments.some((s) => s === '..')) throw refuse('".." escapes the output directory');
+  if (segments.some((s) => s === '' || s === '.')) throw refuse('empty or "." path segment');
+  return segments;
+}
+
+function fileMode(descriptor: Descriptor): number {
+  return descriptor.annotations?.[ANNOTATIONS.fileMode] === '0755' ? 0o755 : 0o644;
+}
+
+/** Refuses when any existing component between `root` and `path` (inclusive) is a symlink. */
+async function assertNoSymlinks(root: string, segments: string[]): Promise<void> {
+  let current = root;
+  for (const segment of segments) {
+    current = join(current, segment);
+    try {
+      if ((await lstat(current)).isSymbolicLink()) {
+        throw new AionError('FS007', `refusing to write through symlink ${current}`, {
+          hint: 'remove the symlink or extract into an empty directory',
+        });
+      }
+    } catch (err) {
+      if (err instanceof AionError) throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw fsError(err, current);
+    }
+  }
+}
+
+export async function extractPackage(
+  target: ReadTarget,
+  reference: string | Descriptor,
+  outDir: string,
+): Promise<ExtractResult> {
+  const { descriptor, bytes } = await target.fetchManifest(reference);
+  if (descriptor.mediaType !== MEDIA_TYPES.imageManifest) {
+    throw new AionError('RG011', `${descriptor.digest} is a ${descriptor.mediaType}, not a package manifest`, {
+      hint: 'extract an image manifest (aionctl pack produces one)',
+    });
+  }
+  const manifest = JSON.parse(Buffer.from(bytes).toString('utf8')) as { layers?: Descriptor[] };
+  const titled = (manifest.layers ?? []).filter((l) => l.annotations?.[ANNOTATIONS.title] !== undefined);
+  const plan = titled.map((layer) => ({ layer, segments: safeTitleSegments(layer.annotations![ANNOTATIONS.title]!) }));
+  const seen = new Set<string>();
+  for (const { segments } of plan) {
+    const key = segments.join('/');
+    if (seen.has(key))
+      throw new AionError('RG011', `two layers are titled ${key}`, { hint: 'the artifact is malformed' });
+    seen.add(key);
+  }
+
+  await ensureDir(outDir);
+  const root = await realpath(outDir).catch((err) => {
+    throw fsError(err, outDir);
+  });
+  for (const { segments } of plan) await assertNoSymlinks(root, segments);
+
+  const staged: { tmp: string; final: string }[] = [];
+  const files: ExtractedFile[] = [];
+  try {
+    for (const { layer, segments } of plan) {
+      const final = join(root, ...segments);
+      await ensureDir(dirname(final));
+      await assertNoSymlinks(root, segments.slice(0, -1));
+      const tmp = join(dirname(final), `.${basename(final)}.${randomBytes(6).toString('hex')}.aionctl.tmp`);
+      staged.push({ tmp, final });
+      const mode = fileMode(layer);
+      const blob = await target.fetchBlob(layer);
+      const handle = await open(tmp, 'wx', 0o600).catch((err) => {
+        blob.destroy();
+        throw err;
+      });
+      await pipeline(blob, handle.createWriteStream());
+      await syncFile(tmp);
+      await chmod(tmp, mode);
+      files.push({ path: segments.join('/'), digest: layer.digest, size: layer.size, mode });
+    }
+    for (const { tmp, final } of staged) await rename(tmp, final);
+  } catch (err) {
+    await Promise.all(staged.map(({ tmp }) => rm(tmp, { force: true }).catch(() => undefined)));
+    if (err instanceof AionError) throw err;
+    throw fsError(err, outDir, 'write');
+  }
+  return { descriptor, files };
+}

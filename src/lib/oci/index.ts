@@ -1,0 +1,48 @@
+/** Agent packages as OCI artifacts: digests, OCI image layouts, the local store, pack, copy and extract. */
+export * from './types.js';
+export {
+  DigestVerifier,
+  descriptorFor,
+  digestHex,
+  isDigest,
+  parseDigest,
+  sha256,
+  sha256File,
+  sha256Stream,
+  verifyBytes,
+} from './digest.js';
+export { assertRepository, assertTag, MAX_MANIFEST_BYTES, referrersTagFor, versionToTag } from './names.js';
+export {
+  isIndexMediaType,
+  isManifestMediaType,
+  LayoutTarget,
+  type LayoutOptions,
+  type LayoutTag,
+  REF_NAME,
+} from './layout.js';
+export { listStore, openStore, type StoreEntry, storeRoot } from './store.js';
+export { ANNOTATIONS, PACKAGE_FILE, PACKAGE_MEDIA_TYPES } from './media-types.js';
+export { listPackageFiles, loadPackageForPack, type PackageFile, type PackageInfo } from './package-source.js';
+export {
+  buildPackage,
+  canonicalJson,
+  createdFromEnv,
+  defaultTag,
+  formatCreated,
+  pack,
+  type PackedArtifact,
+  type PackOptions,
+  type PackResult,
+  pushPackage,
+} from './pack.js';
+export { type CopyEvent, type CopyOptions, type CopyResult, copyArtifact } from './copy.js';
+export { type ExtractedFile, type ExtractResult, extractPackage, safeTitleSegments } from './extract.js';
+export { type OpenTargetOptions, openTarget } from './targets.js';
+export {
+  formatReference,
+  type LayoutReference,
+  parseReference,
+  referenceSelector,
+  requireSelector,
+  type StoreReference,
+} from './reference.js';

@@ -1,0 +1,38 @@
+/** Flags every registry command shares, and turning them into connection options. */
+import { Flags } from '@oclif/core';
+import type { ConnectOptions } from './index.js';
+
+export const registryFlags = {
+  'plain-http': Flags.boolean({
+    description: 'Talk plain HTTP (no TLS) to the registry. Default for localhost, 127.0.0.1 and [::1].',
+    helpGroup: 'REGISTRY',
+  }),
+  insecure: Flags.boolean({
+    description: 'Use TLS but do NOT verify the registry certificate (unsafe: anyone on the path can tamper).',
+    helpGroup: 'REGISTRY',
+  }),
+  quiet: Flags.boolean({ char: 'q', description: 'No progress output, only the result.', helpGroup: 'REGISTRY' }),
+};
+
+export interface RegistryFlagValues {
+  'plain-http'?: boolean;
+  insecure?: boolean;
+}
+
+export const INSECURE_WARNING =
+  'TLS certificate verification is OFF (--insecure): anyone between you and the registry can read and alter what is transferred';
+
+export function connectOptions(
+  flags: RegistryFlagValues,
+  warn: (message: string) => void,
+  extra: ConnectOptions = {},
+): ConnectOptions {
+  if (flags.insecure) warn(INSECURE_WARNING);
+  return { insecure: flags.insecure === true, onWarning: (m) => warn(`registry says: ${m}`), ...extra };
+}
+
+/** Releases a registry target's connections (layouts and the store hold none). */
+export async function closeTarget(target: unknown): Promise<void> {
+  const close = (target as { close?: () => Promise<void> }).close;
+  if (typeof close === 'function') await close.call(target).catch(() => undefined);
+}

@@ -1,0 +1,71 @@
+/**
+ * Quarantine: artifacts that failed verification or the trust policy. They never enter the usable store; a
+ * record (reference, digest, error code and reason) is kept under `resolvePaths().data/quarantine` so
+ * `aionctl quarantine ls` can show what was refused and why, and `quarantine rm` forgets it.
+ */
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AionError } from '../errors/index.js';
+import { ensureDir, writeFileAtomic } from '../fs/index.js';
+
+export interface QuarantineRecord {
+  ref: string;
+  digest: string;
+  code: string;
+  reason: string;
+  at: string;
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+export function quarantineDir(dataDir: string): string {
+  return join(dataDir, 'quarantine');
+}
+
+export async function addToQuarantine(dataDir: string, record: Omit<QuarantineRecord, 'at'>): Promise<void> {
+  if (!DIGEST.test(record.digest)) return;
+  const dir = quarantineDir(dataDir);
+  await ensureDir(dir, 0o700);
+  const full: QuarantineRecord = { ...record, at: new Date().toISOString() };
+  await writeFileAtomic(join(dir, `${record.digest.slice(7)}.json`), `${JSON.stringify(full, null, 2)}\n`, {
+    mode: 0o600,
+  });
+}
+
+export async function listQuarantine(dataDir: string): Promise<QuarantineRecord[]> {
+  const dir = quarantineDir(dataDir);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: QuarantineRecord[] = [];
+  for (const name of names.filter((n) => /^[a-f0-9]{64}\.json$/.test(n)).sort()) {
+    try {
+      out.push(JSON.parse(await readFile(join(dir, name), 'utf8')) as QuarantineRecord);
+    } catch {
+      // a broken record is skipped, not fatal
+    }
+  }
+  return out.sort((a, b) => (a.at < b.at ? -1 : 1));
+}
+
+export async function isQuarantined(dataDir: string, digest: string): Promise<QuarantineRecord | undefined> {
+  return (await listQuarantine(dataDir)).find((r) => r.digest === digest);
+}
+
+/** Removes the record of `digest` (a full sha256 digest or a unique hex prefix of at least 7 characters). */
+export async function removeFromQuarantine(dataDir: string, digest: string): Promise<QuarantineRecord> {
+  const wanted = digest.replace(/^sha256:/, '');
+  if (!/^[a-f0-9]{7,64}$/.test(wanted))
+    throw new AionError('CI001', `"${digest}" is not a digest`, { hint: 'see `aionctl quarantine ls`' });
+  const matches = (await listQuarantine(dataDir)).filter((r) => r.digest.slice(7).startsWith(wanted));
+  if (matches.length !== 1)
+    throw new AionError('CI001', matches.length === 0 ? `${digest} is not quarantined` : `${digest} is ambiguous`, {
+      hint: 'see `aionctl quarantine ls`',
+    });
+  const record = matches[0] as QuarantineRecord;
+  await rm(join(quarantineDir(dataDir), `${record.digest.slice(7)}.json`), { force: true });
+  return record;
+}
