@@ -120,6 +120,9 @@ describe('push, pull, tags, manifest against the real docker-registry (no auth)'
     const noTag = await runCli(['pull', `${registry.host}/agents/summarize`], { env });
     assert.equal(noTag.code, 4);
     assert.match(noTag.stderr, /RG020/);
+    const notDir = await runCli(['push', './no-such-dir', `${registry.host}/a/b:1`], { env });
+    assert.equal(notDir.code, 3);
+    assert.match(notDir.stderr, /FS001: \.\/no-such-dir is not a package directory/);
     const bad = await runCli(['pull', `${registry.host}/Agents/X:1`], { env });
     assert.match(bad.stderr, /RG001.*"Agents"/);
     const refused = await runCli(['tags', '127.0.0.1:1/agents/x'], {
