@@ -39,6 +39,9 @@ async function assertLayoutIntact(layout: LayoutTarget, expected: Record<string,
     }
   }
   assert.deepEqual(await readdir(join(layout.root, 'ingest')).catch(() => []), [], 'no temp files left');
+  const rootEntries = await readdir(layout.root);
+  assert.ok(!rootEntries.includes('index.json.lock'), 'every lock was released');
+  assert.ok(!rootEntries.some((e) => e.endsWith('.tmp')), 'no index.json temp file left');
 }
 
 describe('aionctl pack / copy', () => {
@@ -74,7 +77,7 @@ describe('aionctl pack / copy', () => {
     const root = await scratch();
     const dir = await writePackage(join(root, 'pkg'), { version: 'not-semver' });
     const result = await runCli(['pack', dir], { env: { AIONCTL_HOME: join(root, 'home') } });
-    assert.equal(result.code, 4, result.stderr);
+    assert.equal(result.code, 3, result.stderr);
     assert.match(result.stderr, /RG106: .*metadata\.version/);
     await assert.rejects(readdir(join(root, 'home', 'data', 'store')));
   });

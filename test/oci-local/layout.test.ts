@@ -241,3 +241,26 @@ describe('LayoutTarget', () => {
     await assert.rejects(a.resolve('2.0.0'), expectCode('RG003'));
   });
 });
+
+describe('store and openTarget', () => {
+  it('lists NAME:TAG entries of the store and opens every local reference kind', async () => {
+    const { listStore, openStore, openTarget, parseReference } = await import('../../src/lib/oci/index.js');
+    const dir = await tempDir('aionctl-store-');
+    cleanups.push(dir.cleanup);
+    const env = { AIONCTL_HOME: dir.path };
+    const m = manifestFor(Buffer.from('store'));
+    await openStore('team/agent', env).pushManifest(m.descriptor, m.bytes, '1.0.0');
+    await openStore('other', env).pushManifest(m.descriptor, m.bytes, '2.0.0');
+    assert.deepEqual(
+      (await listStore(env)).map((e) => `${e.repository}:${e.tag}`),
+      ['other:2.0.0', 'team/agent:1.0.0'],
+    );
+    const store = await openTarget(parseReference('team/agent:1.0.0'), { env });
+    assert.equal((await store.resolve('1.0.0')).digest, m.descriptor.digest);
+    assert.deepEqual(await store.tags(), ['1.0.0']);
+    const layout = await openTarget(parseReference(`oci:${join(dir.path, 'data', 'store')}`));
+    assert.ok(layout instanceof LayoutTarget);
+    assert.deepEqual((await layout.tags()).sort(), ['other:2.0.0', 'team/agent:1.0.0']);
+    assert.throws(() => openStore('Bad Name', env), expectCode('RG105'));
+  });
+});

@@ -12,18 +12,25 @@
  * Referrers: a manifest with a `subject` is listed in index.json without a ref.name; `referrers()` answers from
  * those and from `sha256-<hex>` tag-schema indexes.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import lockfile from 'proper-lockfile';
 import { AionError, fsError } from '../errors/index.js';
 import { ensureDir, writeFileAtomic } from '../fs/index.js';
 import { DigestVerifier, digestHex, parseDigest, verifyBytes } from './digest.js';
 import { assertTag, MAX_MANIFEST_BYTES, referrersTagFor } from './names.js';
-import { type Descriptor, type FetchedManifest, type ImageIndex, MEDIA_TYPES, type Target } from './types.js';
+import {
+  type Descriptor,
+  type Digest,
+  type FetchedManifest,
+  type ImageIndex,
+  MEDIA_TYPES,
+  type Target,
+} from './types.js';
 
 export const REF_NAME = 'org.opencontainers.image.ref.name';
 const LAYOUT_VERSION = '1.0.0';
@@ -344,6 +351,40 @@ export class LayoutTarget implements Target {
       await rm(tmp, { force: true }).catch(() => undefined);
       // file-system failures become FS003; a failing source (network reset, RG101) keeps its own error
       if (isErrno(err)) throw fsError(err, this.blobPath(descriptor.digest), 'write');
+      throw err;
+    }
+  }
+
+  /**
+   * Stores a stream whose digest is not known yet (pack reads each file once this way): hashes while writing to
+   * ingest/, then renames to the digest's path. Returns the digest and size.
+   */
+  async ingest(content: Readable): Promise<{ digest: Digest; size: number }> {
+    await this.initialise();
+    const tmp = join(this.root, 'ingest', `stream.${process.pid}.${randomBytes(6).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const hasher = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    try {
+      const handle = await open(tmp, 'wx', 0o644);
+      await pipeline(content, hasher, handle.createWriteStream());
+      const digest: Digest = `sha256:${hash.digest('hex')}`;
+      if (await this.exists({ mediaType: '', digest, size })) {
+        await rm(tmp, { force: true });
+      } else {
+        await syncFile(tmp);
+        await rename(tmp, this.blobPath(digest));
+      }
+      return { digest, size };
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      if (isErrno(err)) throw fsError(err, tmp, 'write');
       throw err;
     }
   }

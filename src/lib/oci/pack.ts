@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import pLimit from 'p-limit';
 import { AionError } from '../errors/index.js';
 import { descriptorFor, sha256File } from './digest.js';
+import { LayoutTarget } from './layout.js';
 import { ANNOTATIONS, PACKAGE_FILE, PACKAGE_MEDIA_TYPES } from './media-types.js';
 import { assertTag, versionToTag } from './names.js';
 import { listPackageFiles, loadPackageForPack, type PackageInfo } from './package-source.js';
@@ -72,14 +73,22 @@ function layerMediaType(path: string, info: PackageInfo): string {
 }
 
 /** Builds the artifact in memory (files are only hashed, not copied). Validates the package first. */
-export async function buildPackage(dir: string, options: PackOptions = {}): Promise<PackedArtifact> {
-  const info = await loadPackageForPack(dir);
+export interface BuildOptions extends PackOptions {
+  /** Already loaded (and validated) package info. */
+  info?: PackageInfo;
+  /** How to digest a file; a layout destination stores it in the same pass (see pack()). */
+  hashFile?: (path: string) => Promise<{ digest: string; size: number }>;
+}
+
+export async function buildPackage(dir: string, options: BuildOptions = {}): Promise<PackedArtifact> {
+  const info = options.info ?? (await loadPackageForPack(dir));
+  const hashFile = options.hashFile ?? sha256File;
   const files = await listPackageFiles(dir);
   const limit = pLimit(4);
   const layers = await Promise.all(
     files.map((file) =>
       limit(async (): Promise<PackedLayer> => {
-        const { digest, size } = await sha256File(file.source);
+        const { digest, size } = await hashFile(file.source);
         return {
           source: file.source,
           descriptor: {
@@ -160,9 +169,14 @@ export async function pack(
   options: PackOptions & { tag?: string } = {},
 ): Promise<PackResult> {
   if (options.tag !== undefined) assertTag(options.tag);
-  const artifact = await buildPackage(dir, options);
-  const tag = options.tag ?? defaultTag(artifact.info);
-  const target = openDestination(artifact.info);
+  const info = await loadPackageForPack(dir);
+  const tag = options.tag ?? defaultTag(info);
+  // Every path is checked (listPackageFiles) before the first byte is stored.
+  await listPackageFiles(dir);
+  const target = openDestination(info);
+  // A layout stores each file while hashing it (one read); pushPackage then finds the layers present.
+  const hashFile = target instanceof LayoutTarget ? (path: string) => target.ingest(createReadStream(path)) : undefined;
+  const artifact = await buildPackage(dir, { ...options, info, ...(hashFile ? { hashFile } : {}) });
   const descriptor = await pushPackage(artifact, target, tag);
   return { artifact, tag, descriptor };
 }

@@ -38,6 +38,11 @@ export const RG_CODES: readonly ErrorCodeSpec[] = [
     summary: 'A directory is not a usable OCI image layout (bad oci-layout or index.json, unsupported version).',
   },
   { code: 'RG105', summary: 'A tag or repository name is invalid (OCI tag grammar, lowercase repository paths).' },
-  { code: 'RG106', summary: 'The package directory cannot be packed (aip.yaml missing or invalid).' },
+  {
+    code: 'RG106',
+    summary: 'The package directory cannot be packed (aip.yaml missing or invalid).',
+    // The package (an input) is at fault, not a registry or store: same exit as other unreadable input.
+    exit: EXIT.INPUT,
+  },
   { code: 'RG108', summary: 'The reference kind is not supported by this command or in this build.' },
 ];
