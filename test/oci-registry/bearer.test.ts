@@ -19,7 +19,12 @@ describe('bearer token auth: real docker-registry with distribution token auth a
   let root: string;
   let cleanup: () => Promise<void>;
   before(async () => {
-    tokens = await startTokenServer({ username: 'bot', password: 'b3arer-pw', anonymousPull: true });
+    tokens = await startTokenServer({
+      username: 'bot',
+      password: 'b3arer-pw',
+      anonymousPull: true,
+      refreshToken: 'refresh-abc',
+    });
     registry = await startRegistry({ extraConfig: tokens.registryConfig });
     ({ path: root, cleanup } = await tempDir('aionctl-bearer-'));
   });
@@ -79,6 +84,30 @@ describe('bearer token auth: real docker-registry with distribution token auth a
       );
     } finally {
       await writer.close();
+    }
+  });
+
+  it('exchanges an identity token (OAuth2 refresh_token grant) for an access token', { timeout: 30_000 }, async () => {
+    const before = tokens.requests.length;
+    const target = connectRegistry(ref(`${registry.host}/team/agent`), {
+      credential: { identityToken: 'refresh-abc' },
+      access: 'push',
+    });
+    try {
+      const data = Buffer.from('pushed with an identity token');
+      await target.pushBlob({ mediaType: 'application/octet-stream', digest: sha256(data), size: data.length }, data);
+      const mine = tokens.requests.slice(before);
+      assert.equal(mine.length, 1);
+      assert.equal(mine[0]?.authenticated, true);
+      assert.deepEqual(mine[0]?.scopes, ['repository:team/agent:pull,push']);
+    } finally {
+      await target.close();
+    }
+    const bad = connectRegistry(ref(`${registry.host}/team/agent`), { credential: { identityToken: 'stale' } });
+    try {
+      await assert.rejects(bad.tags(), (e: unknown) => (e as AionError).code === 'RG006');
+    } finally {
+      await bad.close();
     }
   });
 
