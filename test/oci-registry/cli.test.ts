@@ -4,6 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseJson, runCli, tempDir } from '../helpers/cli.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { writePackage } from '../oci-local/fixtures.js';
 
@@ -84,6 +85,26 @@ describe('push, pull, tags, manifest against the real docker-registry (no auth)'
     });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(parseJson<PushJson>(again).digest, push.digest);
+  });
+
+  it('push between repositories of one registry mounts the blobs instead of uploading them', {
+    timeout: 60_000,
+  }, async () => {
+    const proxy = await startFaultProxy(registry.host);
+    try {
+      const r = await runCli(
+        ['push', `${proxy.host}/agents/summarize:1.3.0`, `${proxy.host}/agents/mounted:1.3.0`, '--json'],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const mounts = proxy.requests.filter((q) => q.method === 'POST' && q.url.includes('mount='));
+      assert.ok(mounts.length >= 5, `expected a mount per blob, saw ${mounts.length}`);
+      assert.ok(mounts.every((q) => q.url.includes('from=agents%2Fsummarize')));
+      assert.ok(!proxy.requests.some((q) => q.method === 'PATCH'), 'no blob was uploaded');
+      assert.ok(!proxy.requests.some((q) => q.method === 'PUT' && q.url.includes('/blobs/')), 'no blob was uploaded');
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('manifest --json and by digest; plain output is exactly the stored bytes', { timeout: 30_000 }, async () => {
