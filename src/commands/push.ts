@@ -16,7 +16,7 @@ import {
 } from '../lib/oci/index.js';
 import { createProgress } from '../lib/oci/progress.js';
 import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
-import { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from '../lib/oci/registry/index.js';
+import { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from '../lib/oci/registry/defaults.js';
 
 export interface PushResultJson {
   ref: string;

@@ -13,6 +13,7 @@ import { MAX_MANIFEST_BYTES, referrersTagFor } from '../names.js';
 import { type RegistryReference, registryBaseUrl } from '../reference.js';
 import { type Descriptor, type FetchedManifest, type ImageIndex, MEDIA_TYPES, type Target } from '../types.js';
 import { parseNextLink } from './challenge.js';
+import { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from './defaults.js';
 import { type RegistryErrorContext, registryError } from './errors.js';
 import { type HttpRequest, type HttpResponse, networkError, type RegistryHttp } from './http.js';
 
@@ -37,10 +38,7 @@ export interface RegistryTargetOptions {
   access?: 'pull' | 'push';
 }
 
-/** PATCH chunk size for large blobs (streamed, so it costs no memory). */
-export const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
-/** Blobs up to this size go up in one buffered (hence retryable) PUT. */
-export const DEFAULT_MONOLITHIC_MAX = 8 * 1024 * 1024;
+export { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from './defaults.js';
 
 function mediaTypeOf(header: string | undefined): string | undefined {
   return header?.split(';')[0]?.trim() || undefined;
