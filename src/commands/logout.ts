@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/index.js';
 import { parseRegistryHost } from '../lib/oci/registry/host.js';
-import { eraseCredential } from '../lib/oci/registry/index.js';
+import { eraseCredential } from '../lib/oci/registry/credentials.js';
 
 export interface LogoutResultJson {
   registry: string;

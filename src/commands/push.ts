@@ -16,7 +16,7 @@ import {
 } from '../lib/oci/index.js';
 import { createProgress } from '../lib/oci/progress.js';
 import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
-import { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from '../lib/oci/registry/index.js';
+import { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from '../lib/oci/registry/defaults.js';
 
 export interface PushResultJson {
   ref: string;
@@ -87,6 +87,11 @@ export default class Push extends BaseCommand {
       selector = packed.descriptor.digest;
       this.diag(`packed ${args.source} as ${formatReference(sourceRef)}`);
     } else {
+      if (/^(\.{1,2}(\/|$)|\/|~)/.test(args.source)) {
+        throw new AionError('FS001', `${args.source} is not a package directory`, {
+          hint: 'give an existing package directory, or a reference such as NAME:TAG or oci:PATH:TAG',
+        });
+      }
       sourceRef = parseReference(args.source, { plainHttp: flags['plain-http'] });
       selector = requireSelector(sourceRef, 'push');
       source = await openTarget(sourceRef, { registry: connectOptions(flags, warn) });

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/index.js';
 import { openTarget, parseReference } from '../lib/oci/index.js';
 import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
-import { presentTags, type TagSort } from '../lib/oci/registry/index.js';
+import { presentTags, type TagSort } from '../lib/oci/registry/tags.js';
 
 export interface TagsResultJson {
   repository: string;

@@ -31,6 +31,8 @@ export async function startTokenServer(options: {
   username: string;
   password: string;
   anonymousPull?: boolean;
+  /** Accepted as an OAuth2 refresh token (docker's identitytoken) in `POST /token grant_type=refresh_token`. */
+  refreshToken?: string;
 }): Promise<TokenServer> {
   const dir = await mkdtemp(join(tmpdir(), 'aionctl-token-'));
   const keyPath = join(dir, 'key.pem');
@@ -64,16 +66,29 @@ export async function startTokenServer(options: {
   const issuer = 'aionctl-test-issuer';
   const requests: TokenServer['requests'] = [];
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname !== '/token') {
       res.writeHead(404).end();
       return;
     }
-    const scopes = url.searchParams.getAll('scope');
+    let scopes = url.searchParams.getAll('scope');
     const header = req.headers.authorization ?? '';
     let authenticated = false;
-    if (header.startsWith('Basic ')) {
+    if (req.method === 'POST') {
+      // OAuth2 form (docker/oras identity tokens): grant_type=refresh_token&refresh_token=...&service&scope
+      let text = '';
+      for await (const chunk of req) text += chunk;
+      const form = new URLSearchParams(text);
+      scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+      url.searchParams.set('service', form.get('service') ?? '');
+      if (form.get('grant_type') !== 'refresh_token' || form.get('refresh_token') !== options.refreshToken) {
+        requests.push({ scopes, authenticated: false, service: form.get('service') });
+        res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad refresh token"}');
+        return;
+      }
+      authenticated = true;
+    } else if (header.startsWith('Basic ')) {
       const [user, ...rest] = Buffer.from(header.slice(6), 'base64').toString().split(':');
       if (user === options.username && rest.join(':') === options.password) authenticated = true;
       else {

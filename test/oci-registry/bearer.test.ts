@@ -19,7 +19,12 @@ describe('bearer token auth: real docker-registry with distribution token auth a
   let root: string;
   let cleanup: () => Promise<void>;
   before(async () => {
-    tokens = await startTokenServer({ username: 'bot', password: 'b3arer-pw', anonymousPull: true });
+    tokens = await startTokenServer({
+      username: 'bot',
+      password: 'b3arer-pw',
+      anonymousPull: true,
+      refreshToken: 'refresh-abc',
+    });
     registry = await startRegistry({ extraConfig: tokens.registryConfig });
     ({ path: root, cleanup } = await tempDir('aionctl-bearer-'));
   });
@@ -67,6 +72,36 @@ describe('bearer token auth: real docker-registry with distribution token auth a
     },
   );
 
+  it('mounts across repositories with a token scoped to both (push here, pull there)', {
+    timeout: 30_000,
+  }, async () => {
+    const before = tokens.requests.length;
+    const target = connectRegistry(ref(`${registry.host}/team/mounted`), {
+      credential: { username: 'bot', password: 'b3arer-pw' },
+      access: 'push',
+      mountFrom: ['team/agent'],
+    });
+    try {
+      const data = Buffer.from('bearer blob');
+      const d = { mediaType: 'application/octet-stream', digest: sha256(data), size: data.length };
+      // a stream that fails if it is ever read: a mount must not need the bytes
+      const untouchable = new Readable({
+        read() {
+          this.destroy(new Error('the blob was read although it should have been mounted'));
+        },
+      });
+      await target.pushBlob(d, untouchable);
+      assert.equal(await target.exists(d), true);
+      const scopes = tokens.requests.slice(before).map((r) => r.scopes);
+      assert.ok(
+        scopes.some((s) => s.includes('repository:team/agent:pull') && s.includes('repository:team/mounted:pull,push')),
+        JSON.stringify(scopes),
+      );
+    } finally {
+      await target.close();
+    }
+  });
+
   it('anonymous pull gets a pull token; anonymous push is refused with RG006/RG007', { timeout: 30_000 }, async () => {
     const reader = connectRegistry(ref(`${registry.host}/team/agent`), { anonymous: true });
     try {
@@ -83,6 +118,30 @@ describe('bearer token auth: real docker-registry with distribution token auth a
       );
     } finally {
       await writer.close();
+    }
+  });
+
+  it('exchanges an identity token (OAuth2 refresh_token grant) for an access token', { timeout: 30_000 }, async () => {
+    const before = tokens.requests.length;
+    const target = connectRegistry(ref(`${registry.host}/team/agent`), {
+      credential: { identityToken: 'refresh-abc' },
+      access: 'push',
+    });
+    try {
+      const data = Buffer.from('pushed with an identity token');
+      await target.pushBlob({ mediaType: 'application/octet-stream', digest: sha256(data), size: data.length }, data);
+      const mine = tokens.requests.slice(before);
+      assert.equal(mine.length, 1);
+      assert.equal(mine[0]?.authenticated, true);
+      assert.deepEqual(mine[0]?.scopes, ['repository:team/agent:pull,push']);
+    } finally {
+      await target.close();
+    }
+    const bad = connectRegistry(ref(`${registry.host}/team/agent`), { credential: { identityToken: 'stale' } });
+    try {
+      await assert.rejects(bad.tags(), (e: unknown) => (e as AionError).code === 'RG006');
+    } finally {
+      await bad.close();
     }
   });
 

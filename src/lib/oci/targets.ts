@@ -1,7 +1,7 @@
 /** Turns a parsed reference into the Target it names: an OCI layout, the default store, or a registry. */
 import type { Env } from '../config/index.js';
 import { LayoutTarget } from './layout.js';
-import { type ConnectOptions, connectRegistry } from './registry/index.js';
+import type { ConnectOptions } from './registry/index.js';
 import { openStore } from './store.js';
 import type { ArtifactReference, Target } from './types.js';
 
@@ -17,7 +17,10 @@ export async function openTarget(ref: ArtifactReference, options: OpenTargetOpti
       return new LayoutTarget(ref.path);
     case 'store':
       return openStore(ref.repository, options.env ?? process.env);
-    case 'registry':
+    case 'registry': {
+      // Loaded on demand: the HTTP client (undici) costs ~200 ms of startup that store/layout commands skip.
+      const { connectRegistry } = await import('./registry/index.js');
       return connectRegistry(ref, { env: options.env ?? process.env, ...options.registry });
+    }
   }
 }

@@ -7,7 +7,6 @@
 import { chmod, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { execa } from 'execa';
 import { AionError, fsError } from '../../errors/index.js';
 import { ensureDir, writeFileAtomic } from '../../fs/index.js';
 import { DOCKER_HUB, DOCKER_HUB_API_HOST } from '../reference.js';
@@ -88,6 +87,7 @@ function helperFor(config: DockerConfig, host: string): string | undefined {
 async function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: string, env: Env) {
   const bin = `docker-credential-${helper}`;
   try {
+    const { execa } = await import('execa'); // lazy: only credential helpers need it
     return await execa(bin, [action], { input, reject: false, env: env as NodeJS.ProcessEnv, timeout: 60_000 });
   } catch (err) {
     throw new AionError('RG017', `credential helper ${bin} could not be run`, {

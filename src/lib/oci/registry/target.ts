@@ -6,14 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { AionError } from '../../errors/index.js';
-import { DigestVerifier, parseDigest, sha256, verifyBytes } from '../digest.js';
+import { parseDigest, sha256, verifyBytes } from '../digest.js';
 import { isIndexMediaType, isManifestMediaType } from '../layout.js';
 import { MAX_MANIFEST_BYTES, referrersTagFor } from '../names.js';
 import { type RegistryReference, registryBaseUrl } from '../reference.js';
 import { type Descriptor, type FetchedManifest, type ImageIndex, MEDIA_TYPES, type Target } from '../types.js';
 import { parseNextLink } from './challenge.js';
+import { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from './defaults.js';
 import { type RegistryErrorContext, registryError } from './errors.js';
 import { type HttpRequest, type HttpResponse, networkError, type RegistryHttp } from './http.js';
 
@@ -38,10 +38,7 @@ export interface RegistryTargetOptions {
   access?: 'pull' | 'push';
 }
 
-/** PATCH chunk size for large blobs (streamed, so it costs no memory). */
-export const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
-/** Blobs up to this size go up in one buffered (hence retryable) PUT. */
-export const DEFAULT_MONOLITHIC_MAX = 8 * 1024 * 1024;
+export { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from './defaults.js';
 
 function mediaTypeOf(header: string | undefined): string | undefined {
   return header?.split(';')[0]?.trim() || undefined;
@@ -358,6 +355,14 @@ export class RegistryTarget implements Target {
     const first = await this.send({ method: 'GET', url });
     if (first.status !== 200) await this.fail(first, this.ctx(`fetch blob ${descriptor.digest} from`, 'blob'));
     const self = this;
+    const hash = createHash('sha256');
+    const mismatch = (what: string) =>
+      new AionError('RG009', `content of ${descriptor.digest} failed verification: ${what}`, {
+        hint: 'the registry or a proxy served corrupt or tampered content; nothing was stored',
+        details: { digest: descriptor.digest, size: descriptor.size },
+      });
+    // Verified inline (not through an extra Transform stage): every byte is hashed before it is passed on, and the
+    // stream errors at the end unless size and digest match.
     async function* bytes(): AsyncGenerator<Buffer> {
       let response: HttpResponse | undefined = first;
       let passed = 0;
@@ -380,11 +385,17 @@ export class RegistryTarget implements Target {
               if (chunk.length === 0) continue;
             }
             passed += chunk.length;
+            if (passed > descriptor.size) throw mismatch(`more than the expected ${descriptor.size} bytes`);
+            hash.update(chunk);
             yield chunk;
           }
+          if (passed !== descriptor.size) throw mismatch(`${passed} bytes instead of ${descriptor.size}`);
+          const actual = `sha256:${hash.digest('hex')}`;
+          if (actual !== descriptor.digest) throw mismatch(`content hashes to ${actual}`);
           return;
         } catch (err) {
           response.body.destroy();
+          if (err instanceof AionError) throw err; // a verification failure is final: never resume past it
           response = undefined;
           if (passed >= descriptor.size || resumes >= 5) {
             throw new AionError('NE006', `download of ${descriptor.digest} from ${self.name} was interrupted`, {
@@ -396,9 +407,7 @@ export class RegistryTarget implements Target {
         }
       }
     }
-    const verifier = new DigestVerifier(descriptor);
-    pipeline(Readable.from(bytes(), { objectMode: false }), verifier).catch(() => undefined);
-    return verifier;
+    return Readable.from(bytes(), { objectMode: false, highWaterMark: 1024 * 1024 });
   }
 
   async pushBlob(descriptor: Descriptor, content: Readable | Uint8Array): Promise<void> {
