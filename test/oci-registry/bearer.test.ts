@@ -72,35 +72,41 @@ describe('bearer token auth: real docker-registry with distribution token auth a
     },
   );
 
-  it('mounts across repositories with a token scoped to both (push here, pull there)', {
-    timeout: 30_000,
-  }, async () => {
-    const before = tokens.requests.length;
-    const target = connectRegistry(ref(`${registry.host}/team/mounted`), {
-      credential: { username: 'bot', password: 'b3arer-pw' },
-      access: 'push',
-      mountFrom: ['team/agent'],
-    });
-    try {
-      const data = Buffer.from('bearer blob');
-      const d = { mediaType: 'application/octet-stream', digest: sha256(data), size: data.length };
-      // a stream that fails if it is ever read: a mount must not need the bytes
-      const untouchable = new Readable({
-        read() {
-          this.destroy(new Error('the blob was read although it should have been mounted'));
-        },
+  it(
+    'mounts across repositories with a token scoped to both (push here, pull there)',
+    {
+      timeout: 30_000,
+    },
+    async () => {
+      const before = tokens.requests.length;
+      const target = connectRegistry(ref(`${registry.host}/team/mounted`), {
+        credential: { username: 'bot', password: 'b3arer-pw' },
+        access: 'push',
+        mountFrom: ['team/agent'],
       });
-      await target.pushBlob(d, untouchable);
-      assert.equal(await target.exists(d), true);
-      const scopes = tokens.requests.slice(before).map((r) => r.scopes);
-      assert.ok(
-        scopes.some((s) => s.includes('repository:team/agent:pull') && s.includes('repository:team/mounted:pull,push')),
-        JSON.stringify(scopes),
-      );
-    } finally {
-      await target.close();
-    }
-  });
+      try {
+        const data = Buffer.from('bearer blob');
+        const d = { mediaType: 'application/octet-stream', digest: sha256(data), size: data.length };
+        // a stream that fails if it is ever read: a mount must not need the bytes
+        const untouchable = new Readable({
+          read() {
+            this.destroy(new Error('the blob was read although it should have been mounted'));
+          },
+        });
+        await target.pushBlob(d, untouchable);
+        assert.equal(await target.exists(d), true);
+        const scopes = tokens.requests.slice(before).map((r) => r.scopes);
+        assert.ok(
+          scopes.some(
+            (s) => s.includes('repository:team/agent:pull') && s.includes('repository:team/mounted:pull,push'),
+          ),
+          JSON.stringify(scopes),
+        );
+      } finally {
+        await target.close();
+      }
+    },
+  );
 
   it('anonymous pull gets a pull token; anonymous push is refused with RG006/RG007', { timeout: 30_000 }, async () => {
     const reader = connectRegistry(ref(`${registry.host}/team/agent`), { anonymous: true });

@@ -97,25 +97,29 @@ describe('push, pull, tags, manifest against the real docker-registry (no auth)'
     },
   );
 
-  it('push between repositories of one registry mounts the blobs instead of uploading them', {
-    timeout: 60_000,
-  }, async () => {
-    const proxy = await startFaultProxy(registry.host);
-    try {
-      const r = await runCli(
-        ['push', `${proxy.host}/agents/summarize:1.3.0`, `${proxy.host}/agents/mounted:1.3.0`, '--json'],
-        { env },
-      );
-      assert.equal(r.code, 0, r.stderr);
-      const mounts = proxy.requests.filter((q) => q.method === 'POST' && q.url.includes('mount='));
-      assert.ok(mounts.length >= 5, `expected a mount per blob, saw ${mounts.length}`);
-      assert.ok(mounts.every((q) => q.url.includes('from=agents%2Fsummarize')));
-      assert.ok(!proxy.requests.some((q) => q.method === 'PATCH'), 'no blob was uploaded');
-      assert.ok(!proxy.requests.some((q) => q.method === 'PUT' && q.url.includes('/blobs/')), 'no blob was uploaded');
-    } finally {
-      await proxy.stop();
-    }
-  });
+  it(
+    'push between repositories of one registry mounts the blobs instead of uploading them',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const proxy = await startFaultProxy(registry.host);
+      try {
+        const r = await runCli(
+          ['push', `${proxy.host}/agents/summarize:1.3.0`, `${proxy.host}/agents/mounted:1.3.0`, '--json'],
+          { env },
+        );
+        assert.equal(r.code, 0, r.stderr);
+        const mounts = proxy.requests.filter((q) => q.method === 'POST' && q.url.includes('mount='));
+        assert.ok(mounts.length >= 5, `expected a mount per blob, saw ${mounts.length}`);
+        assert.ok(mounts.every((q) => q.url.includes('from=agents%2Fsummarize')));
+        assert.ok(!proxy.requests.some((q) => q.method === 'PATCH'), 'no blob was uploaded');
+        assert.ok(!proxy.requests.some((q) => q.method === 'PUT' && q.url.includes('/blobs/')), 'no blob was uploaded');
+      } finally {
+        await proxy.stop();
+      }
+    },
+  );
 
   it('manifest --json and by digest; plain output is exactly the stored bytes', { timeout: 30_000 }, async () => {
     const byTag = parseJson<{ digest: string; mediaType: string }>(
@@ -163,55 +167,59 @@ describe('push, pull, tags, manifest against the real docker-registry (no auth)'
     assert.match(refused.stderr, /NE001: cannot reach 127\.0\.0\.1:1/);
   });
 
-  it("push carries referrers: a signature in the layout ends up in the registry's sha256-<hex> index", {
-    timeout: 60_000,
-  }, async () => {
-    const layoutPath = join(root, 'signed');
-    const packed = parseJson<PushJson>(await runCli(['push', pkg, `oci:${layoutPath}:1.3.0`, '--json'], { env }));
-    const layout = new LayoutTarget(layoutPath);
-    const subject = await layout.resolve('1.3.0');
-    const sigBlob = Buffer.from('{"fake":"bundle"}');
-    const sigDesc = { mediaType: MEDIA_TYPES.sigstoreBundle, digest: sha256(sigBlob), size: sigBlob.length };
-    await layout.pushBlob(sigDesc, sigBlob);
-    await layout.pushBlob(EMPTY_DESCRIPTOR, Buffer.from('{}'));
-    const sigManifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MEDIA_TYPES.imageManifest,
-        artifactType: MEDIA_TYPES.sigstoreBundle,
-        config: EMPTY_DESCRIPTOR,
-        layers: [sigDesc],
-        subject,
-      }),
-    );
-    const sigManifestDesc = {
-      mediaType: MEDIA_TYPES.imageManifest,
-      digest: sha256(sigManifest),
-      size: sigManifest.length,
-    };
-    await layout.pushManifest(sigManifestDesc, sigManifest);
-
-    const r = await runCli(['push', `oci:${layoutPath}:1.3.0`, `${registry.host}/agents/signed:1.3.0`, '--json'], {
-      env,
-    });
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(parseJson<PushJson>(r).digest, packed.digest);
-    const remote = connectRegistry(parseReference(`${registry.host}/agents/signed`) as RegistryReference);
-    try {
-      const referrers = await remote.referrers(subject);
-      assert.deepEqual(
-        referrers.map((d) => d.digest),
-        [sigManifestDesc.digest],
+  it(
+    "push carries referrers: a signature in the layout ends up in the registry's sha256-<hex> index",
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const layoutPath = join(root, 'signed');
+      const packed = parseJson<PushJson>(await runCli(['push', pkg, `oci:${layoutPath}:1.3.0`, '--json'], { env }));
+      const layout = new LayoutTarget(layoutPath);
+      const subject = await layout.resolve('1.3.0');
+      const sigBlob = Buffer.from('{"fake":"bundle"}');
+      const sigDesc = { mediaType: MEDIA_TYPES.sigstoreBundle, digest: sha256(sigBlob), size: sigBlob.length };
+      await layout.pushBlob(sigDesc, sigBlob);
+      await layout.pushBlob(EMPTY_DESCRIPTOR, Buffer.from('{}'));
+      const sigManifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MEDIA_TYPES.imageManifest,
+          artifactType: MEDIA_TYPES.sigstoreBundle,
+          config: EMPTY_DESCRIPTOR,
+          layers: [sigDesc],
+          subject,
+        }),
       );
-      assert.equal(referrers[0]?.artifactType, MEDIA_TYPES.sigstoreBundle);
-    } finally {
-      await remote.close();
-    }
-    const tags = await runCli(['tags', `${registry.host}/agents/signed`], { env });
-    assert.equal(tags.stdout.trim(), '1.3.0', 'the sha256-<hex> index tag is hidden');
-    const all = await runCli(['tags', `${registry.host}/agents/signed`, '--all'], { env });
-    assert.match(all.stdout, new RegExp(`^sha256-${subject.digest.slice(7)}$`, 'm'));
-  });
+      const sigManifestDesc = {
+        mediaType: MEDIA_TYPES.imageManifest,
+        digest: sha256(sigManifest),
+        size: sigManifest.length,
+      };
+      await layout.pushManifest(sigManifestDesc, sigManifest);
+
+      const r = await runCli(['push', `oci:${layoutPath}:1.3.0`, `${registry.host}/agents/signed:1.3.0`, '--json'], {
+        env,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(parseJson<PushJson>(r).digest, packed.digest);
+      const remote = connectRegistry(parseReference(`${registry.host}/agents/signed`) as RegistryReference);
+      try {
+        const referrers = await remote.referrers(subject);
+        assert.deepEqual(
+          referrers.map((d) => d.digest),
+          [sigManifestDesc.digest],
+        );
+        assert.equal(referrers[0]?.artifactType, MEDIA_TYPES.sigstoreBundle);
+      } finally {
+        await remote.close();
+      }
+      const tags = await runCli(['tags', `${registry.host}/agents/signed`], { env });
+      assert.equal(tags.stdout.trim(), '1.3.0', 'the sha256-<hex> index tag is hidden');
+      const all = await runCli(['tags', `${registry.host}/agents/signed`, '--all'], { env });
+      assert.match(all.stdout, new RegExp(`^sha256-${subject.digest.slice(7)}$`, 'm'));
+    },
+  );
 
   it('push to an oci: layout and pull it back with -o (no server)', { timeout: 30_000 }, async () => {
     const layout = join(root, 'layout');

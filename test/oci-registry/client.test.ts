@@ -165,27 +165,31 @@ describe('registry client against the real docker-registry', () => {
     },
   );
 
-  it('retries a monolithic upload the registry answered with 500 (the body is buffered, so resendable)', {
-    timeout: 30_000,
-  }, async () => {
-    const proxy = await startFaultProxy(registry.host, [
-      { method: 'PUT', path: /uploads/, fault: 'error-500', times: 2 },
-      { method: 'POST', path: /uploads/, fault: 'error-429', times: 1 },
-    ]);
-    const target = connectRegistry(ref(`${proxy.host}/client/retryput`), { retryBaseMs: 5 });
-    try {
-      const data = randomBytes(3000);
-      await target.pushBlob(blob(data), Readable.from([data]));
-      assert.equal(await target.exists(blob(data)), true);
-      assert.deepEqual(
-        proxy.requests.filter((r) => r.method !== 'HEAD').map((r) => `${r.method} ${r.fault ?? 'pass'}`),
-        ['POST error-429', 'POST pass', 'PUT error-500', 'PUT error-500', 'PUT pass'],
-      );
-    } finally {
-      await proxy.stop();
-      await target.close();
-    }
-  });
+  it(
+    'retries a monolithic upload the registry answered with 500 (the body is buffered, so resendable)',
+    {
+      timeout: 30_000,
+    },
+    async () => {
+      const proxy = await startFaultProxy(registry.host, [
+        { method: 'PUT', path: /uploads/, fault: 'error-500', times: 2 },
+        { method: 'POST', path: /uploads/, fault: 'error-429', times: 1 },
+      ]);
+      const target = connectRegistry(ref(`${proxy.host}/client/retryput`), { retryBaseMs: 5 });
+      try {
+        const data = randomBytes(3000);
+        await target.pushBlob(blob(data), Readable.from([data]));
+        assert.equal(await target.exists(blob(data)), true);
+        assert.deepEqual(
+          proxy.requests.filter((r) => r.method !== 'HEAD').map((r) => `${r.method} ${r.fault ?? 'pass'}`),
+          ['POST error-429', 'POST pass', 'PUT error-500', 'PUT error-500', 'PUT pass'],
+        );
+      } finally {
+        await proxy.stop();
+        await target.close();
+      }
+    },
+  );
 
   it('mounts a blob from another repository instead of uploading it', { timeout: 30_000 }, async () => {
     const data = randomBytes(5000);

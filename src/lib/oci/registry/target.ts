@@ -354,7 +354,11 @@ export class RegistryTarget implements Target {
     const url = `${this.base}/blobs/${descriptor.digest}`;
     const first = await this.send({ method: 'GET', url });
     if (first.status !== 200) await this.fail(first, this.ctx(`fetch blob ${descriptor.digest} from`, 'blob'));
-    const self = this;
+    // Bound up front: the generator below is a plain function with its own `this`.
+    const send = this.send.bind(this);
+    const fail = this.fail.bind(this);
+    const ctx = this.ctx.bind(this);
+    const name = this.name;
     const hash = createHash('sha256');
     const mismatch = (what: string) =>
       new AionError('RG009', `content of ${descriptor.digest} failed verification: ${what}`, {
@@ -369,9 +373,9 @@ export class RegistryTarget implements Target {
       let resumes = 0;
       while (true) {
         if (!response) {
-          response = await self.send({ method: 'GET', url, headers: { range: `bytes=${passed}-` } });
+          response = await send({ method: 'GET', url, headers: { range: `bytes=${passed}-` } });
           if (response.status !== 206 && response.status !== 200) {
-            await self.fail(response, self.ctx(`resume blob ${descriptor.digest} from`, 'blob'));
+            await fail(response, ctx(`resume blob ${descriptor.digest} from`, 'blob'));
           }
         }
         let skip = response.status === 200 ? passed : 0;
@@ -398,7 +402,7 @@ export class RegistryTarget implements Target {
           if (err instanceof AionError) throw err; // a verification failure is final: never resume past it
           response = undefined;
           if (passed >= descriptor.size || resumes >= 5) {
-            throw new AionError('NE006', `download of ${descriptor.digest} from ${self.name} was interrupted`, {
+            throw new AionError('NE006', `download of ${descriptor.digest} from ${name} was interrupted`, {
               cause: err,
               hint: 'retry; nothing was stored',
             });
