@@ -1,0 +1,295 @@
+/**
+ * Checks that need more than one document: registry files against each other, and a package against the files
+ * it names. Pure over parsed documents except `checkPackageFiles`, which reads the referenced files.
+ */
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import semver from 'semver';
+import { parseReference } from '../oci/reference.js';
+import type { Diagnostic } from './diagnostics.js';
+import type { ManifestKind } from './kinds.js';
+import { userAjv } from './schemas.js';
+import type { PathSegment, SourceDocument } from './source.js';
+
+export interface ParsedFile {
+  kind: ManifestKind;
+  source: SourceDocument;
+}
+
+/** Routes the router knows when policies.yml names none (the reference architecture's three). */
+export const DEFAULT_ROUTES = ['local', 'api', 'hybrid'] as const;
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+function at(source: SourceDocument, path: PathSegment[], code: string, message: string): Diagnostic {
+  const { line, col } = source.locate(path);
+  return { file: source.file, line, col, code, message };
+}
+
+/** Cross-file checks over the registry files of one group (one directory, or the files given together). */
+export function checkRegistryGroup(files: readonly ParsedFile[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const of = (kind: ManifestKind) => files.find((f) => f.kind === kind)?.source;
+  const intents = of('intents');
+  const policies = of('policies');
+  const models = of('models');
+  const modules = of('modules');
+
+  const tiers = isObj(models?.data) && isObj(models.data.tiers) ? (models.data.tiers as Obj) : undefined;
+  const policy = isObj(policies?.data) ? policies.data : undefined;
+  const p95 =
+    isObj(policy?.latency) && isObj((policy.latency as Obj).p95_ms)
+      ? Object.keys((policy.latency as Obj).p95_ms as Obj)
+      : [];
+  const knownRoutes = new Set<string>(p95.length > 0 ? p95 : DEFAULT_ROUTES);
+  const routeList = [...knownRoutes].join(', ');
+
+  if (intents && isObj(intents.data)) {
+    for (const [name, intent] of Object.entries(intents.data)) {
+      if (!isObj(intent)) continue;
+      if (tiers) {
+        strings(intent.tiers_allowed).forEach((tier, i) => {
+          if (!(tier in tiers)) {
+            out.push(
+              at(
+                intents,
+                [name, 'tiers_allowed', i],
+                'SC010',
+                `intent "${name}" allows tier "${tier}", which models.yml does not define`,
+              ),
+            );
+          }
+        });
+      }
+      strings(intent.candidates).forEach((route, i) => {
+        if (!knownRoutes.has(route)) {
+          out.push(
+            at(
+              intents,
+              [name, 'candidates', i],
+              'SC011',
+              `intent "${name}": unknown route "${route}" (known: ${routeList})`,
+            ),
+          );
+        }
+      });
+      const def = intent.default_route;
+      if (typeof def === 'string' && def !== 'auto' && !strings(intent.candidates).includes(def)) {
+        out.push(
+          at(
+            intents,
+            [name, 'default_route'],
+            'SC011',
+            `intent "${name}": default_route "${def}" is not one of its candidates (or auto)`,
+          ),
+        );
+      }
+    }
+  }
+
+  if (policies && policy) {
+    const routing = isObj(policy.routing) ? policy.routing : {};
+    strings(routing.fallback_order).forEach((route, i) => {
+      if (!knownRoutes.has(route)) {
+        out.push(
+          at(
+            policies,
+            ['routing', 'fallback_order', i],
+            'SC011',
+            `fallback_order: unknown route "${route}" (known: ${routeList})`,
+          ),
+        );
+      }
+    });
+    const privacy = isObj(policy.privacy) ? policy.privacy : {};
+    strings(privacy.local_only_intents).forEach((name, i) => {
+      const intent = intents && isObj(intents.data) ? intents.data[name] : undefined;
+      if (intents && !isObj(intent)) {
+        out.push(
+          at(
+            policies,
+            ['privacy', 'local_only_intents', i],
+            'SC010',
+            `local_only_intents names "${name}", which intents.yml does not define`,
+          ),
+        );
+        return;
+      }
+      if (!intents || !tiers || !isObj(intent)) return;
+      strings(intent.tiers_allowed).forEach((tier, j) => {
+        const t = tiers[tier];
+        if (isObj(t) && strings(t.cloud).length > 0) {
+          out.push(
+            at(
+              intents,
+              [name, 'tiers_allowed', j],
+              'SC016',
+              `intent "${name}" is local-only (policies.yml) but tier "${tier}" has cloud models`,
+            ),
+          );
+        }
+      });
+      strings(intent.candidates).forEach((route, j) => {
+        if (route === 'api') {
+          out.push(
+            at(
+              intents,
+              [name, 'candidates', j],
+              'SC016',
+              `intent "${name}" is local-only (policies.yml) but may route to "api"`,
+            ),
+          );
+        }
+      });
+    });
+  }
+
+  if (models && tiers && policy && isObj(policy.providers)) {
+    const allow = strings((policy.providers as Obj).allow);
+    const deny = strings((policy.providers as Obj).deny);
+    for (const [tierName, tier] of Object.entries(tiers)) {
+      if (!isObj(tier)) continue;
+      for (const place of ['local', 'cloud'] as const) {
+        strings(tier[place]).forEach((model, i) => {
+          const provider = model.split(':')[0]!;
+          const why = deny.includes(provider)
+            ? 'denied'
+            : allow.length > 0 && !allow.includes(provider)
+              ? 'not in providers.allow'
+              : undefined;
+          if (why) {
+            out.push(
+              at(
+                models,
+                ['tiers', tierName, place, i],
+                'SC012',
+                `model "${model}": provider "${provider}" is ${why} in policies.yml`,
+              ),
+            );
+          }
+        });
+      }
+    }
+  }
+
+  if (modules && isObj(modules.data) && Array.isArray(modules.data.modules)) {
+    modules.data.modules.forEach((entry: unknown, i: number) => {
+      if (!isObj(entry) || typeof entry.ref !== 'string') return;
+      const problem = ociRefProblem(entry.ref);
+      if (problem) out.push(at(modules, ['modules', i, 'ref'], 'SC013', `ref "${entry.ref}": ${problem}`));
+    });
+  }
+  return out;
+}
+
+/** Why `ref` is not a pullable registry reference (with a tag or digest), or undefined when it is. */
+export function ociRefProblem(ref: string): string | undefined {
+  try {
+    const parsed = parseReference(ref);
+    if (parsed.kind !== 'registry') return 'must name a registry (host/repository:tag)';
+    if (!parsed.tag && !parsed.digest) return 'needs a tag or a digest';
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.split('\n')[0];
+  }
+}
+
+/** A path a manifest names must stay inside the package (no absolute paths, `..`, or symlinks out). */
+function insidePackage(root: string, rel: string): string | undefined {
+  if (isAbsolute(rel)) return undefined;
+  const full = join(root, rel);
+  const r = relative(root, full);
+  if (r === '' || r.startsWith(`..${sep}`) || r === '..') return undefined;
+  try {
+    const real = realpathSync(full);
+    const realRoot = realpathSync(root);
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) return undefined;
+  } catch {
+    // missing: reported by the caller
+  }
+  return full;
+}
+
+/** Checks the files an agent package names: its module, its I/O schemas, and its dependency ranges. */
+export function checkPackageFiles(source: SourceDocument): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const data = source.data;
+  if (!isObj(data)) return out;
+  const root = dirname(source.file);
+  const runtime = isObj(data.runtime) ? data.runtime : {};
+  const fileAt = (path: PathSegment[], rel: string, what: string): string | undefined => {
+    const full = insidePackage(root, rel);
+    if (!full) {
+      out.push(at(source, path, 'SC014', `${what} "${rel}" is outside the package (absolute, "..", or a symlink out)`));
+      return undefined;
+    }
+    if (!existsSync(full) || !statSync(full).isFile()) {
+      out.push(at(source, path, 'SC014', `${what} "${rel}" does not exist in the package`));
+      return undefined;
+    }
+    return full;
+  };
+  if (typeof runtime.module === 'string') {
+    const full = fileAt(['runtime', 'module'], runtime.module, 'runtime.module');
+    if (
+      full &&
+      !readFileSync(full)
+        .subarray(0, 4)
+        .equals(Buffer.from([0, 0x61, 0x73, 0x6d]))
+    ) {
+      out.push(
+        at(
+          source,
+          ['runtime', 'module'],
+          'SC015',
+          `runtime.module "${runtime.module}" is not a WebAssembly module (no \\0asm header)`,
+        ),
+      );
+    }
+  }
+  const schema = isObj(data.entrypoints) && isObj(data.entrypoints.schema) ? data.entrypoints.schema : {};
+  for (const which of ['input', 'output'] as const) {
+    const rel = schema[which];
+    if (typeof rel !== 'string') continue;
+    const path: PathSegment[] = ['entrypoints', 'schema', which];
+    const full = fileAt(path, rel, `${which} schema`);
+    if (!full) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(full, 'utf8'));
+    } catch (err) {
+      out.push(at(source, path, 'SC015', `${which} schema "${rel}" is not JSON: ${(err as Error).message}`));
+      continue;
+    }
+    const ajv = userAjv();
+    if (typeof parsed !== 'boolean' && !isObj(parsed)) {
+      out.push(at(source, path, 'SC015', `${which} schema "${rel}" must be a JSON object`));
+    } else if (!ajv.validateSchema(parsed)) {
+      const first = ajv.errors?.[0];
+      out.push(
+        at(
+          source,
+          path,
+          'SC015',
+          `${which} schema "${rel}" is not a valid JSON Schema: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim(),
+        ),
+      );
+    } else {
+      try {
+        ajv.compile(parsed as object);
+      } catch (err) {
+        out.push(at(source, path, 'SC015', `${which} schema "${rel}" does not compile: ${(err as Error).message}`));
+      }
+    }
+  }
+  if (isObj(data.dependencies)) {
+    for (const [name, range] of Object.entries(data.dependencies)) {
+      if (typeof range === 'string' && semver.validRange(range) === null) {
+        out.push(at(source, ['dependencies', name], 'SC007', `dependencies.${name}: "${range}" is not a semver range`));
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,20 @@
+/** One finding, pointing into a file like tsc/eslint: `file:line:col  CODE  message`. */
+export interface Diagnostic {
+  file: string;
+  line: number;
+  col: number;
+  code: string;
+  message: string;
+  /** JSON pointer of the offending value, when it comes from the document. */
+  pointer?: string;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}  ${d.code}  ${d.message}`;
+}
+
+export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
+  return list.sort(
+    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.code.localeCompare(b.code),
+  );
+}

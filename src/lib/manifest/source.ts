@@ -1,0 +1,159 @@
+import { readFileSync, statSync } from 'node:fs';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { AionError, fsError } from '../errors/index.js';
+import type { Diagnostic } from './diagnostics.js';
+
+/** Manifests are small; anything bigger is refused before it is parsed (10 MB hostile files). */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+/** Aliases expanded per document: a billion-laughs file stops here. */
+export const MAX_ALIASES = 100;
+/** Nesting depth: deeper documents are refused before the schema validator recurses into them. */
+export const MAX_DEPTH = 64;
+
+export type PathSegment = string | number;
+
+/** A parsed YAML (or JSON) document that can point at its own nodes. */
+export interface SourceDocument {
+  file: string;
+  text: string;
+  data: unknown;
+  /** Where the value at `path` starts (or its key, with `key`), 1-based; the nearest existing ancestor if absent. */
+  locate(path: readonly PathSegment[], options?: { key?: boolean }): { line: number; col: number };
+}
+
+/** Reads a manifest as strict UTF-8 text; binary, non-UTF-8 and oversized files are FS errors (exit 3). */
+export function readManifestText(file: string): string {
+  let bytes: Buffer;
+  try {
+    const size = statSync(file).size;
+    if (size > MAX_MANIFEST_BYTES) {
+      throw new AionError('FS005', `${file} is ${size} bytes; manifests are limited to ${MAX_MANIFEST_BYTES} bytes`, {
+        hint: 'is this really a manifest? split it or point aionctl at the right file',
+      });
+    }
+    bytes = readFileSync(file);
+  } catch (err) {
+    if (err instanceof AionError) throw err;
+    throw fsError(err, file);
+  }
+  if (bytes.includes(0)) {
+    throw new AionError('FS004', `${file} is binary (it contains NUL bytes), not a YAML manifest`, {
+      hint: 'pass a YAML file',
+    });
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new AionError('FS004', `${file} is not valid UTF-8`, { hint: 'save the file as UTF-8' });
+  }
+}
+
+function depthOf(value: unknown): number {
+  // Iterative, so a hostile document cannot overflow the stack here either.
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > max) max = depth;
+    if (max > MAX_DEPTH) return max;
+    for (const child of Object.values(item as object)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
+function findPair(node: Node, segment: PathSegment): Pair | undefined {
+  if (!isMap(node)) return undefined;
+  return node.items.find((pair) => {
+    const key = pair.key;
+    return isScalar(key) ? String(key.value) === String(segment) : String(key) === String(segment);
+  }) as Pair | undefined;
+}
+
+function makeLocator(doc: Document, counter: LineCounter): SourceDocument['locate'] {
+  const pos = (offset: number | undefined) => {
+    const p = counter.linePos(offset ?? 0);
+    return { line: p.line, col: p.col };
+  };
+  return (path, options = {}) => {
+    let node: Node | null | undefined = doc.contents as Node | null;
+    let keyNode: Node | undefined;
+    for (const segment of path) {
+      if (!node) break;
+      if (isAlias(node)) node = node.resolve(doc) as Node | undefined;
+      if (isSeq(node) && typeof segment === 'number') {
+        const next = node.items[segment] as Node | undefined;
+        if (!next) break;
+        node = next;
+        keyNode = undefined;
+        continue;
+      }
+      const pair = node ? findPair(node, segment) : undefined;
+      if (!pair) break;
+      keyNode = pair.key as Node;
+      if (!pair.value) {
+        node = undefined;
+        break;
+      }
+      node = pair.value as Node;
+    }
+    const target = options.key && keyNode ? keyNode : (node ?? keyNode);
+    return pos(target?.range?.[0]);
+  };
+}
+
+/**
+ * Parses YAML keeping node positions. YAML errors (syntax, duplicate keys, alias floods, hostile nesting) come back
+ * as diagnostics with positions; `source` is undefined when the document cannot be used.
+ */
+export function parseSource(file: string, text: string): { source?: SourceDocument; diagnostics: Diagnostic[] } {
+  const counter = new LineCounter();
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: true, strict: true });
+  } catch (err) {
+    return {
+      diagnostics: [
+        { file, line: 1, col: 1, code: 'SC009', message: `document too complex to parse: ${(err as Error).message}` },
+      ],
+    };
+  }
+  if (doc.errors.length > 0) {
+    return {
+      diagnostics: doc.errors.map((error) => {
+        const at = error.linePos?.[0] ?? { line: 1, col: 1 };
+        const duplicate = error.code === 'DUPLICATE_KEY';
+        const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        // The parser recurses per nesting level: a stack overflow is a hostile document, not a syntax error.
+        if (/call stack/i.test(message)) {
+          return { file, line: at.line, col: at.col, code: 'SC009', message: `document nests too deeply to parse` };
+        }
+        return { file, line: at.line, col: at.col, code: duplicate ? 'SC002' : 'SC001', message };
+      }),
+    };
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (err) {
+    return {
+      diagnostics: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          code: 'SC009',
+          message: `${(err as Error).message} (aliases are capped at ${MAX_ALIASES})`,
+        },
+      ],
+    };
+  }
+  if (depthOf(data) > MAX_DEPTH) {
+    return {
+      diagnostics: [
+        { file, line: 1, col: 1, code: 'SC009', message: `document nests deeper than ${MAX_DEPTH} levels` },
+      ],
+    };
+  }
+  return { source: { file, text, data, locate: makeLocator(doc, counter) }, diagnostics: [] };
+}

@@ -1,0 +1,141 @@
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { AionError, isAionError } from '../errors/index.js';
+import { checkPackageFiles, checkRegistryGroup, type ParsedFile } from './cross.js';
+import { type Diagnostic, sortDiagnostics } from './diagnostics.js';
+import { detectKind, isManifestFileName, type ManifestKind } from './kinds.js';
+import { schemaDiagnostics } from './schema-errors.js';
+import { validatorFor } from './schemas.js';
+import { parseSource, readManifestText, type SourceDocument } from './source.js';
+
+export interface FileResult {
+  file: string;
+  kind: ManifestKind | null;
+  valid: boolean;
+  /** The file could not be read (binary, too big, non-UTF-8, permissions): exit 3. */
+  unreadable: boolean;
+}
+
+export interface ValidationReport {
+  files: FileResult[];
+  diagnostics: Diagnostic[];
+  summary: { files: number; valid: number; invalid: number; unreadable: number; errors: number };
+}
+
+const PRUNED_DIRS = new Set(['node_modules', '.git', 'dist']);
+
+/** Files to validate: files as given, directories searched for the known manifest names. */
+export function expandPaths(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!PRUNED_DIRS.has(entry.name) && !entry.name.startsWith('.')) walk(full);
+      } else if (entry.isFile() && isManifestFileName(entry.name)) {
+        out.push(full);
+      }
+    }
+  };
+  for (const path of paths) {
+    let isDir = false;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch {
+      // a missing path is reported when it is read
+    }
+    if (isDir) walk(path);
+    else out.push(path);
+  }
+  return [...new Set(out)];
+}
+
+/** Validates one document already parsed; `kind` undefined means it could not be identified (SC003). */
+export function validateSource(source: SourceDocument, kind: ManifestKind | undefined): Diagnostic[] {
+  if (!kind) {
+    return [
+      {
+        file: source.file,
+        line: 1,
+        col: 1,
+        code: 'SC003',
+        message:
+          'unknown document kind: expected apiVersion: aionos/v1 + kind: AgentPackage, or a file named aip.yaml, intents.yml, policies.yml, models.yml, modules.yml or *.onex.yaml',
+      },
+    ];
+  }
+  const validate = validatorFor(kind);
+  const diagnostics = validate(source.data) ? [] : schemaDiagnostics(source, validate.errors ?? []);
+  if (kind === 'agent-package') diagnostics.push(...checkPackageFiles(source));
+  return diagnostics;
+}
+
+/** Parses and validates every file, then runs the cross-file checks per directory. Never throws for bad input. */
+export function validatePaths(paths: readonly string[], options: { cwd?: string } = {}): ValidationReport {
+  const cwd = options.cwd ?? process.cwd();
+  const display = (file: string) => {
+    const rel = relative(cwd, resolve(cwd, file));
+    return rel.startsWith('..') ? resolve(cwd, file) : rel;
+  };
+  const files: FileResult[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const parsed: ParsedFile[] = [];
+  for (const path of expandPaths(paths.map((p) => resolve(cwd, p)))) {
+    const file = display(path);
+    let text: string;
+    try {
+      text = readManifestText(path);
+    } catch (err) {
+      if (!isAionError(err)) throw err;
+      diagnostics.push({ file, line: 1, col: 1, code: err.code, message: err.message.replace(path, file) });
+      files.push({ file, kind: null, valid: false, unreadable: true });
+      continue;
+    }
+    const { source, diagnostics: parseErrors } = parseSource(file, text);
+    if (!source) {
+      diagnostics.push(...parseErrors);
+      files.push({ file, kind: detectKind(path, undefined) ?? null, valid: false, unreadable: false });
+      continue;
+    }
+    const kind = detectKind(path, source.data);
+    // checkPackageFiles resolves relative to the manifest: give it the real path, report the display path.
+    const found = validateSource({ ...source, file: path }, kind).map((d) => ({ ...d, file }));
+    diagnostics.push(...found);
+    files.push({ file, kind: kind ?? null, valid: found.length === 0, unreadable: false });
+    if (kind && kind !== 'agent-package' && kind !== 'onex-metadata') parsed.push({ kind, source });
+  }
+  const groups = new Map<string, ParsedFile[]>();
+  for (const p of parsed) {
+    const dir = dirname(resolve(cwd, p.source.file));
+    groups.set(dir, [...(groups.get(dir) ?? []), p]);
+  }
+  for (const group of groups.values()) {
+    for (const d of checkRegistryGroup(group)) {
+      diagnostics.push(d);
+      const result = files.find((f) => f.file === d.file);
+      if (result) result.valid = false;
+    }
+  }
+  const unreadable = files.filter((f) => f.unreadable).length;
+  const valid = files.filter((f) => f.valid).length;
+  return {
+    files,
+    diagnostics: sortDiagnostics(diagnostics),
+    summary: {
+      files: files.length,
+      valid,
+      invalid: files.length - valid - unreadable,
+      unreadable,
+      errors: diagnostics.length,
+    },
+  };
+}
+
+/** Throws when there is nothing to validate, so `validate` on an empty dir is a clear usage error. */
+export function assertSomethingToValidate(report: ValidationReport, paths: readonly string[]): void {
+  if (report.files.length === 0) {
+    throw new AionError('CI001', `no manifests found in ${paths.join(', ')}`, {
+      hint: 'pass aip.yaml, intents.yml, policies.yml, models.yml, modules.yml or *.onex.yaml files, or a directory holding them',
+    });
+  }
+}
