@@ -77,8 +77,8 @@ describe('aionctl pack / copy', () => {
     const root = await scratch();
     const dir = await writePackage(join(root, 'pkg'), { version: 'not-semver' });
     const result = await runCli(['pack', dir], { env: { AIONCTL_HOME: join(root, 'home') } });
-    assert.equal(result.code, 3, result.stderr);
-    assert.match(result.stderr, /RG106: .*metadata\.version/);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /SC007: .*aip\.yaml:\d+:\d+: invalid package: metadata\.version/);
     await assert.rejects(readdir(join(root, 'home', 'data', 'store')));
   });
 

@@ -90,7 +90,7 @@ describe('pack', () => {
     const layout = new LayoutTarget(join(root, 'layout'));
     const cases: [string, Parameters<typeof writePackage>[1]][] = [
       ['bad version', { version: 'one.two' }],
-      ['bad kind', { aipYaml: 'apiVersion: aionos/v1\nkind: Nope\n' }],
+      ['bad kind', { aipYaml: 'apiVersion: aionos/v1\nkind: Nope\nmetadata: {name: x, version: 1.0.0}\nruntime: {type: subprocess, command: [x]}\n' }],
       ['bad yaml', { aipYaml: 'apiVersion: [unclosed\n' }],
       ['duplicate keys', { aipYaml: 'apiVersion: aionos/v1\napiVersion: aionos/v1\n' }],
       [
@@ -101,17 +101,25 @@ describe('pack', () => {
         },
       ],
     ];
+    // The manifests library decides: each case gets the code `aionctl validate` reports for it.
+    const expected: Record<string, string> = {
+      'bad version': 'SC007',
+      'bad kind': 'SC006',
+      'bad yaml': 'SC001',
+      'duplicate keys': 'SC002',
+      'module missing': 'SC014',
+    };
     for (const [label, spec] of cases) {
       const dir = await writePackage(join(root, label.replaceAll(' ', '-')), spec);
       await assert.rejects(
         pack(dir, () => layout),
-        expectCode('RG106'),
+        expectCode(expected[label]!),
         label,
       );
     }
     await assert.rejects(
       pack(join(root, 'nothing-here'), () => layout),
-      expectCode('RG106'),
+      expectCode('SC018'),
     );
     await assert.rejects(stat(layout.root), 'nothing was created');
   });

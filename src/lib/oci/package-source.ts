@@ -2,12 +2,10 @@
  * Reading a package directory for packing: its aip.yaml (validated) and the list of files that go into the
  * artifact, walked in a fixed order with every path checked to stay inside the package.
  */
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
-import semver from 'semver';
-import { parseDocument } from 'yaml';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { AionError, fsError } from '../errors/index.js';
-import { PACKAGE_FILE } from './media-types.js';
+import { loadPackage } from '../manifest/package.js';
 
 export interface PackageInfo {
   name: string;
@@ -30,67 +28,21 @@ export interface PackageFile {
 }
 
 /**
- * Loads and checks aip.yaml before packing. Stand-in until the manifests library (`loadPackage`) is merged: it
- * checks only what packing relies on (kind, name, version, the module file) and refuses everything else loudly.
+ * Loads aip.yaml through the manifests library before packing: an invalid package is refused with the same
+ * positioned SC error `aionctl validate` reports (SC018 when there is no aip.yaml at all).
  */
 export async function loadPackageForPack(dir: string): Promise<PackageInfo> {
-  const file = join(dir, PACKAGE_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new AionError('RG106', `${dir} is not a package: ${PACKAGE_FILE} is missing`, {
-        hint: 'pack a directory holding an aip.yaml (aionctl init creates one)',
-      });
-    }
-    throw fsError(err, file);
-  }
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    throw new AionError('RG106', `${PACKAGE_FILE} is not valid YAML: ${first.message.split('\n')[0]}`, {
-      position: { file, line: first.linePos?.[0]?.line, col: first.linePos?.[0]?.col },
-    });
-  }
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 100 });
-  } catch (err) {
-    throw new AionError('RG106', `${PACKAGE_FILE}: ${(err as Error).message}`, { cause: err, position: { file } });
-  }
-  const invalid = (message: string): AionError =>
-    new AionError('RG106', `${file}: ${message}`, { hint: 'fix the manifest (aionctl validate shows every problem)' });
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid('not a mapping');
-  const record = data as Record<string, unknown>;
-  if (record.apiVersion !== 'aionos/v1' || record.kind !== 'AgentPackage')
-    throw invalid('expected apiVersion: aionos/v1 and kind: AgentPackage');
-  const metadata = record.metadata as Record<string, unknown> | undefined;
-  const name = metadata?.name;
-  const version = metadata?.version;
-  if (typeof name !== 'string' || !/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(name))
-    throw invalid('metadata.name must be a lowercase name (letters, digits, ".", "_", "-")');
-  if (typeof version !== 'string' || semver.valid(version) === null)
-    throw invalid(`metadata.version must be a semantic version string, got ${JSON.stringify(version)}`);
-  const runtime = record.runtime as Record<string, unknown> | undefined;
-  const runtimeType = typeof runtime?.type === 'string' ? runtime.type : undefined;
-  const module = typeof runtime?.module === 'string' ? runtime.module : undefined;
-  if (module !== undefined) {
-    const path = join(dir, module);
-    const inside = relative(dir, path);
-    if (inside.startsWith('..') || inside === '' || module.startsWith('/'))
-      throw invalid(`runtime.module "${module}" is outside the package`);
-    try {
-      if (!(await stat(path)).isFile()) throw new Error('not a file');
-    } catch {
-      throw invalid(`runtime.module "${module}" does not exist`);
-    }
-  }
-  const info: PackageInfo = { name, version, document: record };
-  if (runtimeType !== undefined) info.runtimeType = runtimeType;
-  if (module !== undefined) info.module = module.replace(/^\.\//, '');
-  if (typeof metadata?.license === 'string') info.license = metadata.license;
-  if (typeof metadata?.description === 'string') info.description = metadata.description;
+  const { manifest } = loadPackage(dir);
+  const { metadata, runtime } = manifest;
+  const info: PackageInfo = {
+    name: metadata.name,
+    version: metadata.version,
+    runtimeType: runtime.type,
+    document: manifest as unknown as Record<string, unknown>,
+  };
+  if (runtime.module !== undefined) info.module = runtime.module.replace(/^\.\//, '');
+  if (metadata.license !== undefined) info.license = metadata.license;
+  if (metadata.description !== undefined) info.description = metadata.description;
   return info;
 }
 

@@ -40,7 +40,7 @@ export const RG_CODES: readonly ErrorCodeSpec[] = [
   { code: 'RG105', summary: 'A tag or repository name is invalid (OCI tag grammar, lowercase repository paths).' },
   {
     code: 'RG106',
-    summary: 'The package directory cannot be packed (aip.yaml missing or invalid).',
+    summary: 'The package directory cannot be packed (no longer emitted: pack reports the SC code of the problem).',
     // The package (an input) is at fault, not a registry or store: same exit as other unreadable input.
     exit: EXIT.INPUT,
   },
