@@ -90,7 +90,13 @@ describe('pack', () => {
     const layout = new LayoutTarget(join(root, 'layout'));
     const cases: [string, Parameters<typeof writePackage>[1]][] = [
       ['bad version', { version: 'one.two' }],
-      ['bad kind', { aipYaml: 'apiVersion: aionos/v1\nkind: Nope\nmetadata: {name: x, version: 1.0.0}\nruntime: {type: subprocess, command: [x]}\n' }],
+      [
+        'bad kind',
+        {
+          aipYaml:
+            'apiVersion: aionos/v1\nkind: Nope\nmetadata: {name: x, version: 1.0.0}\nruntime: {type: subprocess, command: [x]}\n',
+        },
+      ],
       ['bad yaml', { aipYaml: 'apiVersion: [unclosed\n' }],
       ['duplicate keys', { aipYaml: 'apiVersion: aionos/v1\napiVersion: aionos/v1\n' }],
       [
