@@ -59,14 +59,17 @@ describe('validate', { timeout: 120_000 }, () => {
     assert.equal(result.code, 1);
     const sarif = JSON.parse(result.stdout) as {
       version: string;
-      runs: { tool: { driver: { rules: { id: string }[] } }; results: Record<string, any>[] }[];
+      runs: {
+        tool: { driver: { rules: { id: string }[] } };
+        results: { locations: { physicalLocation: { artifactLocation: { uri: string }; region: unknown } }[] }[];
+      }[];
     };
     assert.equal(sarif.version, '2.1.0');
     assert.deepEqual(
       sarif.runs[0]!.tool.driver.rules.map((r) => r.id),
       ['SC008'],
     );
-    const region = sarif.runs[0]!.results[0]!.locations[0].physicalLocation;
+    const region = sarif.runs[0]!.results[0]!.locations[0]!.physicalLocation;
     assert.equal(region.artifactLocation.uri, 'aip.yaml');
     assert.deepEqual(region.region, { startLine: 9, startColumn: 1 });
   });

@@ -57,7 +57,6 @@ function objectType(schema: Schema, indent: string): string {
 export function generateTypes(schemas: readonly Schema[]): string {
   const out = [
     '// Generated from manifests/*.schema.json by `npm run gen:types`. Do not edit: change the schema instead.',
-    '/* eslint-disable */',
     '',
   ];
   for (const schema of schemas) {

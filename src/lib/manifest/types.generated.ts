@@ -1,5 +1,4 @@
 // Generated from manifests/*.schema.json by `npm run gen:types`. Do not edit: change the schema instead.
-/* eslint-disable */
 
 /** An agent package manifest (aip.yaml), apiVersion aionos/v1: what the package is, how it runs, what it may touch. */
 export type AgentPackage = {
