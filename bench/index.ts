@@ -1,5 +1,6 @@
 // `npm run bench`: prints ONE JSON object of named figures on stdout (progress goes to stderr). Each domain adds
 // a module exporting `run(): Promise<Record<string, number | string>>` to BENCHES; figures are prefixed by name.
+import { manifestBench } from './manifest.js';
 import { startupBench } from './startup.js';
 import { stampBench } from './stamp.js';
 import { ociLocalBench } from './oci-local.js';
@@ -10,6 +11,7 @@ type Bench = () => Promise<Record<string, number | string>>;
 
 const BENCHES: Record<string, Bench> = {
   startup: startupBench,
+  manifest: manifestBench,
   stamp: stampBench,
   'oci-local': ociLocalBench,
   oci: ociBench,
