@@ -22,6 +22,9 @@ echo "-- src/hello.py after stamping:"
 head -n 24 "$sample/src/hello.py"
 stamped=$(in_sample stamp --check --json | node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));console.log(`${r.summary.unchanged} files carry a current block, ${r.summary.skipped} skipped`)')
 echo "stamp summary: $stamped"
+echo "== aionctl validate: the example packages and registry files"
+aionctl validate "$work/examples"
+
 echo "== aionctl pack (every example package) and copy to an oci: layout"
 shopt -s nullglob
 pkgs=()
