@@ -19,7 +19,9 @@ export async function ociLocalBench(): Promise<Record<string, number | string>> 
       join(pkg, 'aip.yaml'),
       'apiVersion: aionos/v1\nkind: AgentPackage\nmetadata: {name: bench, version: 1.0.0}\nruntime: {type: wasm, module: module.wasm}\n',
     );
-    await writeFile(join(pkg, 'module.wasm'), randomBytes(48 * 1024 * 1024));
+    // `\0asm` + version: pack validates that runtime.module is a wasm module.
+    const wasmHeader = Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+    await writeFile(join(pkg, 'module.wasm'), Buffer.concat([wasmHeader, randomBytes(48 * 1024 * 1024)]));
     for (let i = 0; i < 200; i++) await writeFile(join(pkg, 'data', `f${i}.bin`), randomBytes(80 * 1024));
     const totalMiB = 48 + (200 * 80) / 1024;
 

@@ -38,6 +38,8 @@ async function makePackage(root: string, sizeMiB: number): Promise<string> {
   );
   // random, so nothing compresses or dedupes; written in pieces to keep the bench's own memory small
   const handle = await open(join(dir, 'module.wasm'), 'w');
+  // `\0asm` + version first: pack validates that runtime.module is a wasm module.
+  await handle.write(Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
   for (let i = 0; i < sizeMiB; i++) await handle.write(randomBytes(MiB));
   await handle.close();
   return dir;
