@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SignatureLayer } from '../../src/lib/sign/index.js';
+import { REPO_ROOT } from '../helpers/cli.js';
 
-/** The real cosign vectors (read-only, shared by every helper). */
-export const VECTORS = process.env.AIONCTL_COSIGN_VECTORS ?? '/work/shared/vectors/cosign';
+/** The real cosign vectors (made by cosign and containers/image; provenance in test/vectors/cosign/NOTICE.md). */
+export const VECTORS = process.env.AIONCTL_COSIGN_VECTORS ?? join(REPO_ROOT, 'test', 'vectors', 'cosign');
 
 export interface VectorCase {
   case: string;

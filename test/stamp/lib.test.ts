@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { isAionError } from '../../src/lib/errors/index.js';
@@ -13,6 +14,7 @@ import {
   stampNow,
   type StyleId,
 } from '../../src/lib/stamp/index.js';
+import { REPO_ROOT } from '../helpers/cli.js';
 import { blockFields, fixedContext, NOW, plan, stamped } from './helpers.js';
 
 before(async () => {
@@ -424,7 +426,7 @@ describe('rule 6: blocks written by the ONEX Python stamper are read without los
   const vectors = ['architectural_scrutiny.md', 'registry_architecture.md'];
   for (const name of vectors) {
     it(`keeps every field of ${name}; only hash and last_modified_at are recomputed`, () => {
-      const original = readFileSync(`/work/shared/vectors/stamp/${name}`, 'utf8');
+      const original = readFileSync(join(REPO_ROOT, 'test', 'vectors', 'stamp', name), 'utf8');
       const p = plan(original, name);
       assert.equal(p.plan.kind === 'ok' && p.plan.change, 'stale');
       const before = blockFields(original.slice(0, original.indexOf('<!-- === /OmniNode')));
