@@ -181,7 +181,13 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
     if (this.jsonEnabled() || !file.error) return;
     const e = file.error as { code: string; message: string; hint?: string; position?: { file: string } };
     const where = formatPosition(e.position as Parameters<typeof formatPosition>[0]) ?? file.path;
+    // Messages that already start with the path (fs errors: "PATH does not exist") are not prefixed twice.
     const message = e.message.startsWith(`${file.path}: `) ? e.message.slice(file.path.length + 2) : e.message;
+    if (message.startsWith(`${file.path} `)) {
+      process.stderr.write(`${this.err('red', 'error')} ${e.code}: ${message}\n`);
+      if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+      return;
+    }
     process.stderr.write(`${this.err('red', 'error')} ${e.code}: ${where}: ${message}\n`);
     if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
   }

@@ -129,6 +129,11 @@ describe('validate', { timeout: 120_000 }, () => {
         err.code === 'SC006' && err.position.line === 7 && err.position.col === 9,
     );
     assert.throws(() => loadPackage(join(dir.path, 'nothing')), { code: 'SC018' });
+    const packNothing = await runCli(['pack', join(dir.path, 'nothing')], {
+      env: { AIONCTL_HOME: join(dir.path, 'home') },
+    });
+    assert.equal(packNothing.code, 3, 'no aip.yaml is unreadable input (exit 3)');
+    assert.match(packNothing.stderr, /SC018: .*aip\.yaml is missing/);
   });
 
   it('the module and schema files must stay inside the package', async () => {

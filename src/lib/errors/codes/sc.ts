@@ -1,3 +1,4 @@
+import { EXIT } from '../exit-codes.js';
 import type { ErrorCodeSpec } from '../types.js';
 
 export const SC_CODES: readonly ErrorCodeSpec[] = [
@@ -18,5 +19,10 @@ export const SC_CODES: readonly ErrorCodeSpec[] = [
   { code: 'SC015', summary: 'A file the manifest names is not what it must be (JSON Schema, wasm module).' },
   { code: 'SC016', summary: 'A local-only intent can reach a cloud tier or the api route.' },
   { code: 'SC017', summary: 'A file to create already exists (aionctl init without --force).' },
-  { code: 'SC018', summary: 'A directory is not a package: it has no aip.yaml.' },
+  {
+    code: 'SC018',
+    summary: 'A directory is not a package: it has no aip.yaml.',
+    // Nothing to validate was found: unreadable input (exit 3), not an invalid manifest.
+    exit: EXIT.INPUT,
+  },
 ];
