@@ -1,23 +1,14 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../lib/cli/index.js';
-import { writeFileAtomic } from '../../lib/fs/index.js';
 import {
   COSIGN_KEY_LABEL,
   SIGSTORE_KEY_LABEL,
-  encryptSigningKey,
-  generateSigningKey,
-  keyFingerprint,
-  publicKeyPem,
-  readPassword,
-  writePrivateKey,
   assertAbsent,
+  generateSigningKey,
+  type KeyFilesResult,
+  readPassword,
+  writeKeyPair,
 } from '../../lib/sign/index.js';
-
-export interface KeyFilesResult {
-  privateKey: string;
-  publicKey: string;
-  fingerprint: string;
-}
 
 export default class KeyGenerate extends BaseCommand {
   static override summary = 'Generate a cosign-compatible ECDSA P-256 key pair (P.key encrypted, P.pub).';
@@ -39,20 +30,16 @@ export default class KeyGenerate extends BaseCommand {
   async run(): Promise<KeyFilesResult> {
     const { flags } = await this.parse(KeyGenerate);
     const prefix = flags['output-prefix'];
-    const keyPath = `${prefix}.key`;
-    const pubPath = `${prefix}.pub`;
-    await assertAbsent([keyPath, pubPath], flags.force);
+    // Checked before the password prompt too, so nobody types a password for a write that will be refused.
+    await assertAbsent([`${prefix}.key`, `${prefix}.pub`], flags.force);
     const password = await readPassword(process.env, { confirm: true });
-    const key = generateSigningKey();
-    const pem = encryptSigningKey(key, password, {
+    const result = await writeKeyPair(prefix, generateSigningKey(), password, {
+      force: flags.force,
       label: flags['legacy-label'] ? COSIGN_KEY_LABEL : SIGSTORE_KEY_LABEL,
     });
-    await writePrivateKey(keyPath, pem);
-    await writeFileAtomic(pubPath, publicKeyPem(key.publicKey), { mode: 0o644 });
-    const fingerprint = keyFingerprint(key.publicKey);
-    this.log(`Private key written to ${keyPath}`);
-    this.log(`Public key written to ${pubPath}`);
-    this.log(`Fingerprint (sha256 of SPKI): ${fingerprint}`);
-    return { privateKey: keyPath, publicKey: pubPath, fingerprint };
+    this.log(`Private key written to ${result.privateKey}`);
+    this.log(`Public key written to ${result.publicKey}`);
+    this.log(`Fingerprint (sha256 of SPKI): ${result.fingerprint}`);
+    return result;
   }
 }

@@ -2,18 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../lib/cli/index.js';
 import { fsError } from '../../lib/errors/index.js';
-import { writeFileAtomic } from '../../lib/fs/index.js';
 import {
-  encryptSigningKey,
-  isEncryptedKeyPem,
-  keyFingerprint,
-  loadPrivateKey,
-  publicKeyPem,
-  readPassword,
   assertAbsent,
-  writePrivateKey,
+  isEncryptedKeyPem,
+  type KeyFilesResult,
+  loadPrivateKey,
+  readPassword,
+  writeKeyPair,
 } from '../../lib/sign/index.js';
-import type { KeyFilesResult } from './generate.js';
 
 export default class KeyImport extends BaseCommand {
   static override summary = 'Import a private key (cosign.key or plain PEM) as an encrypted aionctl/cosign key pair.';
@@ -37,17 +33,14 @@ export default class KeyImport extends BaseCommand {
     } catch (err) {
       throw fsError(err, args.file);
     }
-    const keyPath = `${flags['output-prefix']}.key`;
-    const pubPath = `${flags['output-prefix']}.pub`;
-    await assertAbsent([keyPath, pubPath], flags.force);
+    const prefix = flags['output-prefix'];
+    await assertAbsent([`${prefix}.key`, `${prefix}.pub`], flags.force);
     const password = await readPassword(process.env, { confirm: !isEncryptedKeyPem(text) });
     const key = loadPrivateKey(text, password, args.file, { allowUnencrypted: true });
-    await writePrivateKey(keyPath, encryptSigningKey(key, password));
-    await writeFileAtomic(pubPath, publicKeyPem(key.publicKey), { mode: 0o644 });
-    const fingerprint = keyFingerprint(key.publicKey);
-    this.log(`Private key written to ${keyPath}`);
-    this.log(`Public key written to ${pubPath}`);
-    this.log(`Fingerprint (sha256 of SPKI): ${fingerprint}`);
-    return { privateKey: keyPath, publicKey: pubPath, fingerprint };
+    const result = await writeKeyPair(prefix, key, password, { force: flags.force });
+    this.log(`Private key written to ${result.privateKey}`);
+    this.log(`Public key written to ${result.publicKey}`);
+    this.log(`Fingerprint (sha256 of SPKI): ${result.fingerprint}`);
+    return result;
   }
 }

@@ -5,8 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { fsError } from '../errors/index.js';
 
 export interface AtomicWriteOptions {
-  /** File mode for a new file; an existing file keeps its own mode. */
+  /** File mode for a new file; an existing file keeps its own mode unless `forceMode` is set. */
   mode?: number;
+  /** Apply `mode` even when replacing a file with another mode (private keys are always 0600). */
+  forceMode?: boolean;
   /** fsync before rename (default true): a crash never leaves a truncated file. */
   fsync?: boolean;
 }
@@ -27,10 +29,12 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const tmp = tempPathFor(path);
   let mode = options.mode;
-  try {
-    mode = (await stat(path)).mode & 0o7777;
-  } catch {
-    // new file: use the requested mode (or the umask default)
+  if (!options.forceMode) {
+    try {
+      mode = (await stat(path)).mode & 0o7777;
+    } catch {
+      // new file: use the requested mode (or the umask default)
+    }
   }
   try {
     const handle = await open(tmp, 'wx', mode ?? 0o666);

@@ -5,12 +5,11 @@
  * next to their destination and only renamed into place once every one of them verified, so a failure leaves the
  * directory as it was.
  */
-import { randomBytes } from 'node:crypto';
 import { chmod, lstat, open, realpath, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AionError, fsError } from '../errors/index.js';
-import { ensureDir } from '../fs/index.js';
+import { ensureDir, tempPathFor } from '../fs/index.js';
 import { syncFile } from './layout.js';
 import { ANNOTATIONS } from './media-types.js';
 import { type Descriptor, MEDIA_TYPES, type ReadTarget } from './types.js';
@@ -100,7 +99,7 @@ export async function extractPackage(
       const final = join(root, ...segments);
       await ensureDir(dirname(final));
       await assertNoSymlinks(root, segments.slice(0, -1));
-      const tmp = join(dirname(final), `.${basename(final)}.${randomBytes(6).toString('hex')}.aionctl.tmp`);
+      const tmp = tempPathFor(final);
       staged.push({ tmp, final });
       const mode = fileMode(layer);
       const blob = await target.fetchBlob(layer);

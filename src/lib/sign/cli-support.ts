@@ -1,5 +1,5 @@
 /** What the key/sign/verify commands share: passwords, opening the artifact a reference names, flag parsing. */
-import { access, chmod, rm } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
@@ -10,6 +10,7 @@ import type { ConnectOptions } from '../oci/registry/index.js';
 import { openTarget } from '../oci/targets.js';
 import type { ArtifactReference, Target } from '../oci/types.js';
 import type { Env } from './key-source.js';
+import { encryptSigningKey, keyFingerprint, publicKeyPem, type SigningKey } from './keys.js';
 
 /** Reads a line from the terminal without echoing it. */
 async function promptHidden(question: string): Promise<string> {
@@ -115,9 +116,31 @@ export async function assertAbsent(paths: string[], force: boolean): Promise<voi
   }
 }
 
-/** 0600 always, also when replacing an older file with a looser mode. */
+/** 0600 always, also when replacing an older file with a looser mode; atomic, so a crash never loses the old key. */
 export async function writePrivateKey(path: string, pem: string): Promise<void> {
-  await rm(path, { force: true });
-  await writeFileAtomic(path, pem, { mode: 0o600 });
-  await chmod(path, 0o600);
+  await writeFileAtomic(path, pem, { mode: 0o600, forceMode: true });
+}
+
+export interface KeyFilesResult {
+  privateKey: string;
+  publicKey: string;
+  fingerprint: string;
+}
+
+/**
+ * Writes PREFIX.key (cosign's encrypted format, 0600) and PREFIX.pub (SPKI PEM), refusing to overwrite either
+ * unless `force`. Shared by `key generate` and `key import`.
+ */
+export async function writeKeyPair(
+  prefix: string,
+  key: SigningKey,
+  password: string,
+  options: { force: boolean; label?: string },
+): Promise<KeyFilesResult> {
+  const privateKey = `${prefix}.key`;
+  const publicKey = `${prefix}.pub`;
+  await assertAbsent([privateKey, publicKey], options.force);
+  await writePrivateKey(privateKey, encryptSigningKey(key, password, { label: options.label }));
+  await writeFileAtomic(publicKey, publicKeyPem(key.publicKey), { mode: 0o644 });
+  return { privateKey, publicKey, fingerprint: keyFingerprint(key.publicKey) };
 }

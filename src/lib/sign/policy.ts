@@ -89,21 +89,26 @@ export async function verifyAgainstPolicy(
   const fingerprints = keys.map(keyFingerprint);
   const artifact = await resolveArtifact(target, selector);
   const cache = openVerifiedCache(options.paths.cache);
+  /** Records a refused artifact in the quarantine list and hands the error back to be thrown. */
+  const quarantined = async (err: AionError): Promise<AionError> => {
+    await addToQuarantine(options.paths.data, {
+      ref: shown,
+      digest: artifact.digest,
+      code: err.code,
+      reason: err.message,
+    });
+    return err;
+  };
   // Looked up only when the rule asks: an extra registry round trip otherwise wasted on every check.
   const sbomCheck = async (): Promise<boolean | null> => {
     if (!rule.requireSbom) return null;
     const present = (await findSboms(target, artifact)).length > 0;
     if (!present) {
-      const err = new AionError('ST012', `the trust rule "${rule.match}" requires an SBOM and ${shown} has none`, {
-        hint: 'attach one with `aionctl sbom attach REF sbom.spdx.json`',
-      });
-      await addToQuarantine(options.paths.data, {
-        ref: shown,
-        digest: artifact.digest,
-        code: err.code,
-        reason: err.message,
-      });
-      throw err;
+      throw await quarantined(
+        new AionError('ST012', `the trust rule "${rule.match}" requires an SBOM and ${shown} has none`, {
+          hint: 'attach one with `aionctl sbom attach REF sbom.spdx.json`',
+        }),
+      );
     }
     return present;
   };
@@ -122,13 +127,8 @@ export async function verifyAgainstPolicy(
     await cache.put({ digest: artifact.digest, fingerprints, identity: name, signer });
     return { digest: artifact.digest, rule, cached: false, signer, sbom };
   } catch (err) {
-    if (isAionError(err) && err.code.startsWith('ST') && err.code !== 'ST012')
-      await addToQuarantine(options.paths.data, {
-        ref: shown,
-        digest: artifact.digest,
-        code: err.code,
-        reason: err.message,
-      });
+    // ST012 was quarantined where it was raised; other security failures are recorded here.
+    if (isAionError(err) && err.code.startsWith('ST') && err.code !== 'ST012') throw await quarantined(err);
     throw err;
   }
 }
