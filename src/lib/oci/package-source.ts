@@ -5,7 +5,6 @@
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { AionError, fsError } from '../errors/index.js';
-import { loadPackage } from '../manifest/package.js';
 
 export interface PackageInfo {
   name: string;
@@ -32,6 +31,8 @@ export interface PackageFile {
  * positioned SC error `aionctl validate` reports (SC018 when there is no aip.yaml at all).
  */
 export async function loadPackageForPack(dir: string): Promise<PackageInfo> {
+  // Loaded on demand: the manifests library pulls in ajv and yaml, which tags/pull/copy never need.
+  const { loadPackage } = await import('../manifest/package.js');
   const { manifest } = loadPackage(dir);
   const { metadata, runtime } = manifest;
   const info: PackageInfo = {
