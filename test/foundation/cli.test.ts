@@ -27,6 +27,14 @@ describe('aionctl CLI foundation', () => {
     assert.equal(parseJson<{ error: { code: string } }>(json).error.code, 'CI001');
   });
 
+  it('a missing argument is one CI001 line naming the argument, with a --help hint', async () => {
+    const r = await runCli(['pull']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error CI001: Missing 1 required arg: ref: /);
+    assert.match(r.stderr, /hint: see: aionctl pull --help/);
+    assert.doesNotMatch(r.stderr, /See more help/);
+  });
+
   it('AIONCTL_HOME puts every directory under one root', async () => {
     const r = await runCli(['config', '--json'], { env: { AIONCTL_HOME: dir.path } });
     assert.equal(r.code, 0, r.stderr);

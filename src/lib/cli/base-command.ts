@@ -46,15 +46,12 @@ export abstract class BaseCommand extends Command {
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     // oclif's own exits (this.exit, --help, --version) and parse errors pass through untouched except usage errors.
     if ((error as { code?: string }).code === 'EEXIT') throw error;
-    const isParseError =
-      error.constructor?.name?.endsWith('Error') && (error as { parse?: unknown }).parse !== undefined;
+    // oclif's parser errors (unknown flag, missing or invalid argument...) all carry `parse`: usage errors.
+    const isParseError = (error as { parse?: unknown }).parse !== undefined;
     const aion = isAionError(error)
       ? error
-      : isParseError ||
-          /Unexpected argument|Nonexistent flag|Missing required (flag|arg)|Expected --|--\w+= |Expected .* to be one of|cannot also be provided/.test(
-            error.message,
-          )
-        ? new AionError('CI001', error.message.split('\n')[0] ?? 'invalid usage', {
+      : isParseError
+        ? new AionError('CI001', oneLine(error.message), {
             hint: `see: ${this.config.bin} ${this.id ?? ''} --help`.trimEnd(),
           })
         : undefined;
@@ -83,4 +80,15 @@ export abstract class BaseCommand extends Command {
     if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
     if (this.debugEnabled() && error.cause instanceof Error) process.stderr.write(`${error.cause.stack ?? ''}\n`);
   }
+}
+
+/** oclif's multi-line parser messages as one line, without its own "See more help" (our hint says it). */
+function oneLine(message: string): string {
+  const text = message
+    .replace(/\n\s*See more help with --help\s*$/, '')
+    .split('\n')
+    .map((line) => line.trim().replace(/\s{2,}/g, ': '))
+    .filter(Boolean)
+    .join(' ');
+  return text || 'invalid usage';
 }
