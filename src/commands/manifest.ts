@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
+import { BaseCommand, connectOptions, registryFlags } from '../lib/cli/index.js';
 import { openTarget, parseReference, requireSelector } from '../lib/oci/index.js';
-import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
 
 export interface ManifestResultJson {
   ref: string;
@@ -40,7 +39,7 @@ export default class Manifest extends BaseCommand {
         manifest: JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown,
       };
     } finally {
-      await closeTarget(target);
+      await target.close();
     }
   }
 }

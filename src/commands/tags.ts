@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
+import { BaseCommand, connectOptions, registryFlags } from '../lib/cli/index.js';
 import { openTarget, parseReference } from '../lib/oci/index.js';
-import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
 import { presentTags, type TagSort } from '../lib/oci/registry/tags.js';
 
 export interface TagsResultJson {
@@ -43,7 +42,7 @@ export default class Tags extends BaseCommand {
       for (const tag of tags) this.log(tag);
       return { repository: target.name, tags };
     } finally {
-      await closeTarget(target);
+      await target.close();
     }
   }
 }

@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../lib/cli/index.js';
 import { writeFileAtomic } from '../../lib/fs/index.js';
-import { closeTarget } from '../../lib/oci/registry/cli.js';
 import { getSbom, openArtifact } from '../../lib/sign/index.js';
 
 export interface SbomGetResult {
@@ -32,7 +31,7 @@ export default class SbomGet extends BaseCommand {
       } else if (!this.jsonEnabled()) process.stdout.write(sbom.document);
       return { digest: sbom.digest, mediaType: sbom.mediaType, document: JSON.parse(sbom.document.toString('utf8')) };
     } finally {
-      await closeTarget(opened.target);
+      await opened.target.close();
     }
   }
 }

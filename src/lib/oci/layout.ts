@@ -29,6 +29,7 @@ import {
   type FetchedManifest,
   type ImageIndex,
   MEDIA_TYPES,
+  type ReadOptions,
   type Target,
 } from './types.js';
 
@@ -73,6 +74,9 @@ export class LayoutTarget implements Target {
     this.refPrefix = options.refPrefix ?? '';
     this.name = options.name ?? `oci:${root}`;
   }
+
+  /** A layout holds no connections. */
+  async close(): Promise<void> {}
 
   // ---- paths -------------------------------------------------------------------------------------------------
 
@@ -215,6 +219,8 @@ export class LayoutTarget implements Target {
     for (const entry of index.manifests) {
       const refName = entry.annotations?.[REF_NAME];
       if (refName === undefined || !refName.startsWith(this.refPrefix)) continue;
+      // In the store, `localhost:` must not claim `localhost:5000/team/agent:1.0` (a tag holds no ':' or '/').
+      if (this.refPrefix && /[:/]/.test(refName.slice(this.refPrefix.length))) continue;
       out.push({ refName: refName.slice(this.refPrefix.length), descriptor: entry });
     }
     return out;
@@ -262,7 +268,8 @@ export class LayoutTarget implements Target {
     return { descriptor, bytes };
   }
 
-  async fetchBlob(descriptor: Descriptor): Promise<Readable> {
+  async fetchBlob(descriptor: Descriptor, options: ReadOptions = {}): Promise<Readable> {
+    options.signal?.throwIfAborted();
     const path = this.blobPath(descriptor.digest);
     try {
       await stat(path);
@@ -270,7 +277,7 @@ export class LayoutTarget implements Target {
       throw notFound(descriptor.digest, this.name, err);
     }
     const verifier = new DigestVerifier(descriptor);
-    const source = createReadStream(path);
+    const source = createReadStream(path, options.signal ? { signal: options.signal } : {});
     source.on('error', (err) => verifier.destroy(err));
     // A small blob can fail verification before the caller attaches its pipeline; the error stays on the stream
     // (pipeline and async iteration still see it) instead of crashing the process as an unhandled 'error'.
