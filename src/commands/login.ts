@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, INSECURE_WARNING } from '../lib/cli/index.js';
 import { AionError } from '../lib/errors/index.js';
-import { parseRegistryHost } from '../lib/oci/registry/host.js';
+import { parseRegistryHost } from '../lib/oci/index.js';
 import { connectRegistry, storeCredential } from '../lib/oci/registry/index.js';
 
 export interface LoginResultJson {

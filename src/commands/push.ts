@@ -1,7 +1,13 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, connectOptions, createProgress, registryFlags } from '../lib/cli/index.js';
-import { formatReference, openTarget, parseReference, pushSource } from '../lib/oci/index.js';
-import { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from '../lib/oci/registry/defaults.js';
+import {
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_MONOLITHIC_MAX,
+  formatReference,
+  openTarget,
+  parseReference,
+  pushSource,
+} from '../lib/oci/index.js';
 
 export interface PushResultJson {
   ref: string;

@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, connectOptions, registryFlags } from '../lib/cli/index.js';
-import { openTarget, parseReference } from '../lib/oci/index.js';
-import { presentTags, type TagSort } from '../lib/oci/registry/tags.js';
+import { openTarget, parseReference, presentTags, type TagSort } from '../lib/oci/index.js';
 
 export interface TagsResultJson {
   repository: string;

@@ -13,6 +13,11 @@ export {
   type Target,
 } from './types.js';
 export type { ConnectOptions } from './registry/index.js';
+// The light parts of the registry client (no HTTP stack): commands use them without loading undici.
+export { eraseCredential } from './registry/credentials.js';
+export { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from './registry/defaults.js';
+export { parseRegistryHost } from './registry/host.js';
+export { presentTags, type TagSort } from './registry/tags.js';
 export {
   DigestVerifier,
   descriptorFor,
