@@ -103,7 +103,8 @@ describe('trust policy: pull verifies by default', { timeout: 240_000 }, () => {
     const noSbom = await cli(['pull', ref('team/sbom/app:1.0.0'), '--json', '-q']);
     assert.equal(errorCode(noSbom), 'ST012');
     const missing = await cli(['sbom', 'get', ref('team/sbom/app:1.0.0'), '--json']);
-    assert.equal(errorCode(missing), 'ST012');
+    assert.equal(errorCode(missing), 'RG032'); // nothing attached: a lookup, not a security failure (exit 4)
+    assert.equal(missing.code, 4);
 
     const bad = join(home.path, 'not-sbom.json');
     await writeFile(bad, '{"hello":1}');

@@ -57,7 +57,7 @@ export {
 } from './pack.js';
 export { type CopyEvent, type CopyOptions, type CopyResult, copyArtifact } from './copy.js';
 export { type ExtractedFile, type ExtractResult, extractPackage, safeTitleSegments } from './extract.js';
-export { type OpenTargetOptions, openTarget } from './targets.js';
+export { listTags, type OpenTargetOptions, openTarget } from './targets.js';
 export { type CachingReadTarget, cachingReadTarget } from './caching-target.js';
 export { assertExtractDestination, pullArtifact, type PullOptions, type PullResult } from './pull.js';
 export {

@@ -121,6 +121,19 @@ export class LayoutTarget implements Target {
   }
 
   /** Refuses a directory whose oci-layout names a version we do not know (a missing file is fine: new layout). */
+  /** Whether an OCI image layout (index.json or oci-layout) is at the root: a missing one reads as empty. */
+  async layoutExists(): Promise<boolean> {
+    for (const file of ['index.json', 'oci-layout']) {
+      try {
+        await stat(join(this.root, file));
+        return true;
+      } catch {
+        // try the next one
+      }
+    }
+    return false;
+  }
+
   private async checkLayoutFile(): Promise<void> {
     let text: string;
     try {
@@ -254,6 +267,7 @@ export class LayoutTarget implements Target {
       }
       return { mediaType, digest, size: bytes.length };
     }
+    if (!this.refPrefix && !(await this.layoutExists())) throw noLayout(this.root);
     const known = (await this.tags()).slice(0, 10);
     throw new AionError('RG003', `tag "${reference}" not found in ${this.name}`, {
       hint: known.length > 0 ? `known tags: ${known.join(', ')}` : `${this.name} holds no tags`,
@@ -529,5 +543,12 @@ function notFound(digest: string, where: string, cause?: unknown, code: 'RG003' 
 function tooLarge(digest: string, size: number): AionError {
   return new AionError('RG010', `manifest ${digest} is ${size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`, {
     hint: 'registries are only required to accept manifests up to 4 MiB',
+  });
+}
+
+/** RG030: reading from a directory that holds no OCI image layout. */
+export function noLayout(root: string): AionError {
+  return new AionError('RG030', `there is no OCI image layout at ${root}`, {
+    hint: 'check the path; pack --output oci:PATH, push or copy to oci:PATH create one',
   });
 }

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parseKeyValues } from '../env/index.js';
 import { AionError } from '../errors/index.js';
 import { writeFileAtomic } from '../fs/index.js';
-import { parseReference } from '../oci/reference.js';
+import { parseReference, requireSelector } from '../oci/reference.js';
 import type { ConnectOptions } from '../oci/registry/index.js';
 import { openTarget } from '../oci/targets.js';
 import type { ArtifactReference, Target } from '../oci/types.js';
@@ -41,9 +41,7 @@ export interface OpenArtifactOptions {
 export async function openArtifact(reference: string, options: OpenArtifactOptions = {}): Promise<OpenedArtifact> {
   const env = options.env ?? process.env;
   const ref = parseReference(reference, { plainHttp: options.plainHttp });
-  const selector = ref.digest ?? ref.tag;
-  if (!selector)
-    throw new AionError('RG020', `${reference} names no tag or digest`, { hint: `e.g. ${reference}:1.0.0` });
+  const selector = requireSelector(ref);
   const target = await openTarget(ref, { env, registry: options.registry });
   return { ref, target, selector, identity: defaultIdentity(ref) };
 }

@@ -163,7 +163,8 @@ function checkLayer(layer: SignatureLayer, options: VerifyOptions): { parsed: Si
     );
   if (options.expectedIdentity !== undefined) {
     const why = identityMismatch(parsed.dockerReference, options.expectedIdentity);
-    if (why) fail('ST004', why, STAGE.identity);
+    const hint = 'signed under another name? pass --identity with the name it was signed for (REPOSITORY or REPOSITORY:TAG)';
+    if (why) throw Object.assign(new AionError('ST004', why, { hint }), { stage: STAGE.identity });
   }
   for (const [k, v] of Object.entries(options.annotations ?? {})) {
     const got = parsed.optional?.[k];
