@@ -160,7 +160,7 @@ describe('push, pull, tags, manifest against the real docker-registry (no auth)'
     assert.match(missing.stderr, /RG003.*manifest unknown/i);
     assert.match(missing.stderr, /hint: .*aionctl tags/);
     const noTag = await runCli(['pull', `${registry.host}/agents/summarize`], { env });
-    assert.equal(noTag.code, 4);
+    assert.equal(noTag.code, 2); // a missing tag is a usage error
     assert.match(noTag.stderr, /RG020/);
     const notDir = await runCli(['push', './no-such-dir', `${registry.host}/a/b:1`], { env });
     assert.equal(notDir.code, 3);

@@ -49,6 +49,7 @@ export function cachingReadTarget(source: ReadTarget): CachingReadTarget {
         remember(resolved, reference, () => descriptor);
         const out = await fetched;
         remember(manifests, key(out.descriptor), () => fetched);
+        remember(resolved, out.descriptor.digest, () => descriptor);
         return out;
       }
       const descriptor = typeof reference === 'string' ? await target.resolve(reference) : reference;
