@@ -27,7 +27,10 @@ export default class Manifest extends BaseCommand {
     const { args, flags } = await this.parse(Manifest);
     const ref = parseReference(args.ref, { plainHttp: flags['plain-http'] });
     const selector = requireSelector(ref, 'manifest');
-    const target = await openTarget(ref, { env: process.env, registry: connectOptions(flags, (m) => this.warnLine(m)) });
+    const target = await openTarget(ref, {
+      env: process.env,
+      registry: connectOptions(flags, (m) => this.warnLine(m)),
+    });
     try {
       const { descriptor, bytes } = await target.fetchManifest(selector);
       if (!this.jsonEnabled()) process.stdout.write(bytes);

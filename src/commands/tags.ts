@@ -35,7 +35,10 @@ export default class Tags extends BaseCommand {
   async run(): Promise<TagsResultJson> {
     const { args, flags } = await this.parse(Tags);
     const ref = parseReference(args.ref, { plainHttp: flags['plain-http'] });
-    const target = await openTarget(ref, { env: process.env, registry: connectOptions(flags, (m) => this.warnLine(m)) });
+    const target = await openTarget(ref, {
+      env: process.env,
+      registry: connectOptions(flags, (m) => this.warnLine(m)),
+    });
     try {
       const tags = presentTags(await listTags(target, ref), { all: flags.all, sort: flags.sort as TagSort });
       for (const tag of tags) this.log(tag);

@@ -163,8 +163,7 @@ function checkLayer(layer: SignatureLayer, options: VerifyOptions): { parsed: Si
     );
   if (options.expectedIdentity !== undefined) {
     const why = identityMismatch(parsed.dockerReference, options.expectedIdentity);
-    const hint = 'signed under another name? pass --identity with the name it was signed for (REPOSITORY or REPOSITORY:TAG)';
-    if (why) throw Object.assign(new AionError('ST004', why, { hint }), { stage: STAGE.identity });
+    if (why) fail('ST004', why, STAGE.identity);
   }
   for (const [k, v] of Object.entries(options.annotations ?? {})) {
     const got = parsed.optional?.[k];
@@ -219,7 +218,12 @@ export function requireVerified(report: VerificationReport, subject: string): Ve
   const best = [...report.failures].sort((a, b) => b.stage - a.stage)[0] as SignatureFailure;
   const all = report.failures.map((f) => `  ${f.source} #${f.index}: ${f.code} ${f.message}`).join('\n');
   throw new AionError(best.code, `no matching signatures for ${subject}: ${best.message}`, {
-    hint: report.failures.length > 1 ? `every signature failed:\n${all}` : undefined,
+    hint:
+      report.failures.length > 1
+        ? `every signature failed:\n${all}`
+        : best.code === 'ST004'
+          ? 'signed under another name? pass --identity with the name it was signed for (REPOSITORY or REPOSITORY:TAG)'
+          : undefined,
     details: { failures: report.failures.map(({ stage: _s, ...f }) => f) },
   });
 }
