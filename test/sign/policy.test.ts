@@ -75,8 +75,9 @@ describe('trust policy: pull verifies by default', { timeout: 240_000 }, () => {
 
     // Nothing refused entered the store; the refused ones are quarantined with their reason.
     const stored = (await listStore({ AIONCTL_HOME: home.path })).map((e) => e.repository);
-    assert.ok(stored.includes('team/a'));
-    assert.ok(!stored.includes('team/b') && !stored.includes('team/c'));
+    // store names keep the registry host (issue 10 item 7)
+    assert.ok(stored.includes(ref('team/a')));
+    assert.ok(!stored.includes(ref('team/b')) && !stored.includes(ref('team/c')));
     const ls = parseJson<Array<{ digest: string; code: string; ref: string }>>(
       await cli(['quarantine', 'ls', '--json']),
     );
