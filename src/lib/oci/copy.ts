@@ -78,7 +78,8 @@ export async function copyArtifact(
           const counted = progressCounter(descriptor, emit);
           // pipeline() also propagates an error the source raised before the destination starts reading
           pipeline(stream, counted).catch(() => undefined);
-          await dst.pushBlob(descriptor, counted);
+          // reopen: a registry upload that fails mid-stream reads the blob again instead of failing the copy
+          await dst.pushBlob(descriptor, counted, { reopen: () => src.fetchBlob(descriptor) });
           result.blobsCopied++;
           result.bytesCopied += descriptor.size;
           emit({ kind: 'blob-done', descriptor });

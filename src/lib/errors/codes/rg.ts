@@ -45,4 +45,11 @@ export const RG_CODES: readonly ErrorCodeSpec[] = [
     exit: EXIT.INPUT,
   },
   { code: 'RG108', summary: 'The reference kind is not supported by this command or in this build.' },
+  {
+    code: 'RG040',
+    summary: 'A registry response is larger than its size cap (token, tag or referrer page, error body, config blob).',
+  },
+  { code: 'RG041', summary: 'A paginated registry list did not end (a `next` link loops, or over the page cap).' },
+  { code: 'RG042', summary: 'A registry list (tags, referrers) is malformed or holds more entries than allowed.' },
+  { code: 'RG043', summary: 'A blob upload failed and could not be resumed or restarted within the retry budget.' },
 ];

@@ -6,16 +6,24 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { AionError } from '../../errors/index.js';
 import { parseDigest, sha256, verifyBytes } from '../digest.js';
 import { isIndexMediaType, isManifestMediaType } from '../layout.js';
 import { MAX_MANIFEST_BYTES, referrersTagFor } from '../names.js';
 import { type RegistryReference, registryBaseUrl } from '../reference.js';
-import { type Descriptor, type FetchedManifest, type ImageIndex, MEDIA_TYPES, type Target } from '../types.js';
+import {
+  type Descriptor,
+  type FetchedManifest,
+  type ImageIndex,
+  MEDIA_TYPES,
+  type PushBlobOptions,
+  type Target,
+} from '../types.js';
 import { parseNextLink } from './challenge.js';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from './defaults.js';
 import { type RegistryErrorContext, registryError } from './errors.js';
-import { type HttpRequest, type HttpResponse, networkError, type RegistryHttp } from './http.js';
+import { type HttpRequest, type HttpResponse, networkError, RETRY_STATUS, type RegistryHttp } from './http.js';
 
 /** Every manifest type we can handle, OCI first (distribution 2.8 answers 404 to a GET without the OCI types). */
 export const MANIFEST_ACCEPT = [
@@ -414,7 +422,7 @@ export class RegistryTarget implements Target {
     return Readable.from(bytes(), { objectMode: false, highWaterMark: 1024 * 1024 });
   }
 
-  async pushBlob(descriptor: Descriptor, content: Readable | Uint8Array): Promise<void> {
+  async pushBlob(descriptor: Descriptor, content: Readable | Uint8Array, options: PushBlobOptions = {}): Promise<void> {
     parseDigest(descriptor.digest);
     if (await this.exists(descriptor)) {
       if (!(content instanceof Uint8Array)) content.destroy();
@@ -432,7 +440,7 @@ export class RegistryTarget implements Target {
         verifyBytes(descriptor, bytes);
         location = await this.putUpload(location, descriptor, bytes);
       } else {
-        await this.chunkedUpload(location.url, location.minChunk, descriptor, content);
+        location = await this.chunkedUpload(location, descriptor, content, options.reopen);
       }
     } catch (err) {
       if (typeof location === 'object') await this.cancelUpload(location.url);
@@ -441,8 +449,11 @@ export class RegistryTarget implements Target {
   }
 
   /** POST (or mount) an upload session. undefined when a cross-repo mount made the upload unnecessary. */
-  private async startUpload(descriptor: Descriptor): Promise<{ url: string; minChunk: number } | undefined> {
-    for (const from of this.options.mountFrom ?? []) {
+  private async startUpload(
+    descriptor: Descriptor,
+    mount = true,
+  ): Promise<{ url: string; minChunk: number } | undefined> {
+    for (const from of mount ? (this.options.mountFrom ?? []) : []) {
       if (from === this.reference.repository) continue;
       const url = `${this.base}/blobs/uploads/?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(from)}`;
       const response = await this.send(
@@ -479,84 +490,188 @@ export class RegistryTarget implements Target {
         url: withDigest(location.url, descriptor.digest),
         headers: { 'content-type': 'application/octet-stream' },
         body: bytes,
+        deadline: this.http.deadline(bytes.length),
       },
       true,
     );
-    if (response.status !== 201) await this.fail(response, this.ctx(`upload ${descriptor.digest} to`, 'upload'));
+    if (response.status !== 201) await this.commitFailed(response, descriptor);
     await response.body.dump();
     return undefined;
   }
 
-  private async chunkedUpload(start: string, minChunk: number, descriptor: Descriptor, content: Readable) {
-    const chunkSize = Math.max(this.options.chunkSize ?? DEFAULT_CHUNK_SIZE, minChunk);
-    const reader = new ChunkReader(content as AsyncIterable<Buffer>);
-    const hash = createHash('sha256');
-    let location = start;
+  /**
+   * A commit (PUT) that did not answer 201 may still have landed (a proxy lost the answer, a retry then found the
+   * session gone): the blob being there is success; anything else is the registry's error.
+   */
+  private async commitFailed(response: HttpResponse, descriptor: Descriptor): Promise<void> {
+    const text = await safeText(response);
+    if (response.status !== 400 && (await this.exists(descriptor).catch(() => false))) return;
+    throw registryError(response.status, text, this.ctx(`upload ${descriptor.digest} to`, 'upload'));
+  }
+
+  /**
+   * Where an upload session stands (`GET` the upload URL: 204 with `Range: 0-<last>` and a fresh Location).
+   * undefined when the session is gone (expired, or the registry lost it): the blob then starts over.
+   */
+  private async uploadStatus(url: string): Promise<{ url: string; offset: number } | undefined> {
+    const response = await this.send({ method: 'GET', url }, true);
+    await response.body.dump().catch(() => undefined);
+    if (response.status !== 204 && response.status !== 200) return undefined;
+    const range = /^\s*(?:bytes=)?0-(\d+)\s*$/.exec(response.headers.range ?? '');
+    // distribution says `0-0` for an empty session (and for one byte): a chunk is never one byte, so 0.
+    const last = range ? Number(range[1]) : -1;
+    const offset = last > 0 ? last + 1 : 0;
+    const next = response.headers.location ? new URL(response.headers.location, response.url).toString() : url;
+    return { url: next, offset };
+  }
+
+  /**
+   * PATCH chunks streamed from the source (memory stays flat whatever the chunk size). A chunk that fails (5xx,
+   * dropped connection) is not blindly re-sent: the registry is asked how far the upload got and the upload goes
+   * on from there, reading the source again from its start (`reopen`) when bytes already taken from the stream
+   * never arrived; a session the registry lost starts over. Each step gets the client's retry budget.
+   */
+  private async chunkedUpload(
+    session: { url: string; minChunk: number },
+    descriptor: Descriptor,
+    content: Readable,
+    reopen: (() => Promise<Readable>) | undefined,
+  ): Promise<undefined> {
+    const chunkSize = Math.max(this.options.chunkSize ?? DEFAULT_CHUNK_SIZE, session.minChunk);
+    let stream = content;
+    let reader = new ChunkReader(stream as AsyncIterable<Buffer>);
+    let hash = createHash('sha256');
+    /** Bytes taken from the current source stream (all hashed). */
+    let consumed = 0;
+    let location = session.url;
     let offset = 0;
-    while (offset < descriptor.size) {
-      const length = Math.min(chunkSize, descriptor.size - offset);
-      const start = offset;
-      let used = false;
-      // Each chunk streams straight from the source (memory stays flat whatever the chunk size); a stream cannot be
-      // replayed, so a chunk that fails in flight ends the push with a clear error instead of a silent retry.
-      const body = (): Readable => {
-        if (used) {
-          throw new AionError('RG012', `a chunk of ${descriptor.digest} failed in flight and cannot be resent`, {
-            hint: 'retry the push; a smaller --chunk-size keeps the lost work small',
-          });
-        }
-        used = true;
-        return Readable.from(
-          (async function* () {
-            let sent = 0;
-            for await (const piece of reader.take(length)) {
-              hash.update(piece);
-              sent += piece.length;
-              yield piece;
-            }
-            if (sent !== length) {
-              throw new AionError('RG009', `content of ${descriptor.digest} ended after ${start + sent} bytes`, {
-                hint: 'the source is truncated; nothing was committed',
-              });
-            }
-          })(),
-        );
-      };
-      const response = await this.send(
-        {
-          method: 'PATCH',
-          url: location,
-          headers: {
-            'content-type': 'application/octet-stream',
-            'content-range': `${start}-${start + length - 1}`,
-            'content-length': String(length),
-          },
-          body,
-        },
-        true,
-      );
-      if (response.status !== 202 || !response.headers.location) {
-        await this.fail(response, this.ctx(`upload chunk of ${descriptor.digest} to`, 'upload'));
-      }
-      await response.body.dump();
-      location = new URL(response.headers.location as string, response.url).toString();
-      offset += length;
-    }
-    const extra = await reader.read(1);
-    const actual = `sha256:${hash.digest('hex')}`;
-    if (offset !== descriptor.size || extra.length > 0 || actual !== descriptor.digest) {
-      // verifyBytes-style message without buffering: the source did not deliver what the descriptor promised.
-      throw new AionError('RG009', `content of ${descriptor.digest} failed verification while uploading`, {
-        hint: 'the source is corrupt or changed during the push; nothing was committed',
-        details: { digest: descriptor.digest, size: descriptor.size },
+    let failures = 0;
+    const truncated = (at: number) =>
+      new AionError('RG009', `content of ${descriptor.digest} ended after ${at} bytes`, {
+        hint: 'the source is truncated; nothing was committed',
       });
+    /** Puts the source at `offset`: the stream as it is, or a fresh one read (and hashed) up to there. */
+    const seek = async (target: number): Promise<void> => {
+      if (consumed === target) return;
+      if (!reopen) {
+        throw new AionError('RG043', `a chunk of ${descriptor.digest} failed in flight and cannot be resent`, {
+          hint: 'retry the push; a smaller --chunk-size keeps the lost work small',
+        });
+      }
+      stream.destroy();
+      stream = await reopen();
+      reader = new ChunkReader(stream as AsyncIterable<Buffer>);
+      hash = createHash('sha256');
+      consumed = 0;
+      for await (const piece of reader.take(target)) {
+        hash.update(piece);
+        consumed += piece.length;
+      }
+      if (consumed !== target) throw truncated(consumed);
+    };
+    try {
+      while (offset < descriptor.size) {
+        await seek(offset);
+        const start = offset;
+        const length = Math.min(chunkSize, descriptor.size - start);
+        let inflight: Readable | undefined;
+        const body = (): Readable => {
+          if (inflight) throw new AionError('RG043', 'internal: a streamed chunk was sent twice');
+          const source = reader;
+          inflight = Readable.from(
+            (async function* () {
+              let sent = 0;
+              for await (const piece of source.take(length)) {
+                hash.update(piece);
+                consumed += piece.length;
+                sent += piece.length;
+                yield piece;
+              }
+              if (sent !== length) throw truncated(start + sent);
+            })(),
+          );
+          return inflight;
+        };
+        let response: HttpResponse | undefined;
+        let failure: unknown;
+        try {
+          response = await this.send(
+            {
+              method: 'PATCH',
+              url: location,
+              headers: {
+                'content-type': 'application/octet-stream',
+                'content-range': `${start}-${start + length - 1}`,
+                'content-length': String(length),
+              },
+              body,
+              retry: false,
+              deadline: this.http.deadline(length),
+            },
+            true,
+          );
+        } catch (err) {
+          // The source's own failure (truncated, unreadable) and refusals are final; a lost connection is not.
+          if (!(err instanceof AionError) || (err.code !== 'NE001' && err.code !== 'NE003')) throw err;
+          failure = err;
+        }
+        if (response && response.status === 202 && response.headers.location) {
+          await response.body.dump();
+          location = new URL(response.headers.location, response.url).toString();
+          offset += length;
+          failures = 0;
+          continue;
+        }
+        if (response && !RETRY_STATUS(response.status) && response.status !== 416) {
+          await this.fail(response, this.ctx(`upload chunk of ${descriptor.digest} to`, 'upload'));
+        }
+        if (response) await response.body.dump().catch(() => undefined);
+        // The chunk's stream may still be read after an early answer: stop it before counting what was taken.
+        if (inflight) {
+          inflight.destroy();
+          await finished(inflight).catch(() => undefined);
+        }
+        if (++failures > this.http.retries) {
+          throw new AionError(
+            'RG043',
+            `upload of ${descriptor.digest} to ${this.name} kept failing at byte ${start} (${response ? `status ${response.status}` : 'connection lost'})`,
+            { cause: failure, hint: 'the registry or a proxy is failing; retry later' },
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, this.http.backoffMs(failures - 1)));
+        const status = await this.uploadStatus(location);
+        if (status && status.offset <= consumed) {
+          location = status.url;
+          offset = status.offset;
+        } else {
+          // The session is gone (or claims bytes never sent): start the blob over in a new one.
+          await this.cancelUpload(location);
+          const fresh = await this.startUpload(descriptor, false);
+          if (!fresh) return undefined;
+          location = fresh.url;
+          offset = 0;
+        }
+      }
+      await seek(descriptor.size);
+      const extra = await reader.read(1);
+      const actual = `sha256:${hash.digest('hex')}`;
+      if (consumed !== descriptor.size || extra.length > 0 || actual !== descriptor.digest) {
+        // verifyBytes-style message without buffering: the source did not deliver what the descriptor promised.
+        throw new AionError('RG009', `content of ${descriptor.digest} failed verification while uploading`, {
+          hint: 'the source is corrupt or changed during the push; nothing was committed',
+          details: { digest: descriptor.digest, size: descriptor.size },
+        });
+      }
+    } finally {
+      stream.destroy();
     }
     const response = await this.send(
       { method: 'PUT', url: withDigest(location, descriptor.digest), body: new Uint8Array(0) },
       true,
     );
-    if (response.status !== 201) await this.fail(response, this.ctx(`commit ${descriptor.digest} to`, 'upload'));
+    if (response.status !== 201) await this.commitFailed(response, descriptor);
     await response.body.dump();
+    return undefined;
   }
 
   private async cancelUpload(url: string): Promise<void> {
