@@ -102,7 +102,7 @@ export default class Copy extends BaseCommand {
       result = await copyArtifact(src, descriptor, dst, dstTag, {
         referrers: flags.referrers,
         concurrency: flags.concurrency,
-        onProgress: (e) => progress.onProgress(e),
+        onProgress: (e) => (e.kind === 'warning' ? this.warnLine(e.message) : progress.onProgress(e)),
       });
     } finally {
       await progress.finish();

@@ -102,7 +102,7 @@ export default class Pull extends BaseCommand {
       await copyArtifact(source, descriptor, store, tag, {
         referrers: flags.referrers,
         concurrency: flags.concurrency,
-        onProgress: (e) => progress.onProgress(e),
+        onProgress: (e) => (e.kind === 'warning' ? this.warnLine(e.message) : progress.onProgress(e)),
       });
       await progress.finish();
       const storeRef = formatReference({ kind: 'store', repository: name, ...(tag ? { tag } : {}) });

@@ -123,7 +123,7 @@ export default class Push extends BaseCommand {
       await copyArtifact(source, descriptor, destination, tag, {
         referrers: flags.referrers,
         concurrency: flags.concurrency,
-        onProgress: (e) => progress.onProgress(e),
+        onProgress: (e) => (e.kind === 'warning' ? this.warnLine(e.message) : progress.onProgress(e)),
       });
     } finally {
       await progress.finish();

@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/index.js';
 import { openTarget, parseReference } from '../lib/oci/index.js';
 import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
+import { sanitizeForTerminal } from '../lib/text/index.js';
 import { presentTags, type TagSort } from '../lib/oci/registry/tags.js';
 
 export interface TagsResultJson {
@@ -40,7 +41,8 @@ export default class Tags extends BaseCommand {
     const target = await openTarget(ref, { registry: connectOptions(flags, (m) => this.warnLine(m)) });
     try {
       const tags = presentTags(await target.tags(), { all: flags.all, sort: flags.sort as TagSort });
-      for (const tag of tags) this.log(tag);
+      // Tags come from the registry: never let one drive the terminal.
+      for (const tag of tags) this.log(sanitizeForTerminal(tag));
       return { repository: target.name, tags };
     } finally {
       await closeTarget(target);

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
 import { AionError } from '../../errors/index.js';
+import { sanitizeForTerminal } from '../../text/index.js';
 import { type Challenge, parseChallenges, parseRetryAfter } from './challenge.js';
 import type { Credential } from './credentials.js';
 
@@ -325,7 +326,7 @@ export class RegistryHttp {
     const header = response.headers.warning;
     if (!header || !this.options.onWarning) return;
     for (const m of header.matchAll(/299\s+\S+\s+"((?:[^"\\]|\\.)*)"/g)) {
-      const text = (m[1] ?? '').replace(/\\(.)/g, '$1');
+      const text = sanitizeForTerminal((m[1] ?? '').replace(/\\(.)/g, '$1'));
       if (!this.warned.has(text)) {
         this.warned.add(text);
         this.options.onWarning(text);

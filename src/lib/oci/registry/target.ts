@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { AionError } from '../../errors/index.js';
+import { sanitizeForTerminal as clean } from '../../text/index.js';
 import { parseDigest, sha256, verifyBytes } from '../digest.js';
 import { isIndexMediaType, isManifestMediaType } from '../layout.js';
 import { MAX_MANIFEST_BYTES, referrersTagFor } from '../names.js';
@@ -23,7 +24,16 @@ import {
 import { parseNextLink } from './challenge.js';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from './defaults.js';
 import { type RegistryErrorContext, registryError } from './errors.js';
-import { type HttpRequest, type HttpResponse, networkError, RETRY_STATUS, type RegistryHttp } from './http.js';
+import {
+  deadlineError,
+  type HttpRequest,
+  type HttpResponse,
+  MAX_ERROR_BYTES,
+  networkError,
+  RETRY_STATUS,
+  type RegistryHttp,
+  readCapped,
+} from './http.js';
 
 /** Every manifest type we can handle, OCI first (distribution 2.8 answers 404 to a GET without the OCI types). */
 export const MANIFEST_ACCEPT = [
@@ -34,6 +44,23 @@ export const MANIFEST_ACCEPT = [
 ].join(', ');
 
 const ZERO_DIGEST = `sha256:${'0'.repeat(64)}`;
+/** Paginated lists (tags, referrers) stop with RG041 after this many pages or at a repeated `next` link. */
+export const MAX_PAGES = 1000;
+/** One page of a tag list (n=1000 is asked for; registries that ignore n still fit tens of thousands of tags). */
+export const MAX_LIST_PAGE_BYTES = 8 * 1024 * 1024;
+export const MAX_TAGS = 1_000_000;
+export const MAX_REFERRERS = 10_000;
+
+function isDescriptor(value: unknown): boolean {
+  const d = value as Partial<Descriptor> | null;
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    typeof d.digest === 'string' &&
+    typeof d.mediaType === 'string' &&
+    typeof d.size === 'number'
+  );
+}
 
 export interface RegistryTargetOptions {
   /** Blobs up to this size go up in one PUT (buffered, so retryable); larger ones in PATCH chunks. */
@@ -195,12 +222,14 @@ export class RegistryTarget implements Target {
     what: string,
     ctx: RegistryErrorContext,
   ): Promise<{ response: HttpResponse; bytes: Buffer }> {
+    const deadline = this.http.deadline();
     for (let attempt = 0; ; attempt++) {
-      const response = await this.send({ ...req, method: 'GET' });
+      const response = await this.send({ ...req, method: 'GET', deadline });
       if (response.status !== 200) await this.fail(response, ctx);
       try {
         return { response, bytes: await readLimited(response, limit, what) };
       } catch (err) {
+        if (deadline.expired) throw deadlineError(req.url, deadline.ms, err);
         if (err instanceof AionError || attempt >= 3) {
           if (err instanceof AionError) throw err;
           throw networkError(err, req.url);
@@ -233,7 +262,7 @@ export class RegistryTarget implements Target {
     if (!digest || !mediaType || !Number.isFinite(size)) return (await this.fetchManifest(reference)).descriptor;
     parseDigest(digest);
     if (reference.startsWith('sha256:') && digest !== reference) {
-      throw new AionError('RG009', `${this.name} says ${reference} has digest ${digest}`, {
+      throw new AionError('RG009', `${this.name} says ${reference} has digest ${clean(digest)}`, {
         hint: 'the registry or a proxy is misbehaving; nothing was stored',
       });
     }
@@ -253,7 +282,7 @@ export class RegistryTarget implements Target {
     if (headerDigest && headerDigest !== digest) {
       throw new AionError(
         'RG009',
-        `manifest ${selector} from ${this.name}: Docker-Content-Digest ${headerDigest} but the body hashes to ${digest}`,
+        `manifest ${selector} from ${this.name}: Docker-Content-Digest ${clean(headerDigest)} but the body hashes to ${digest}`,
         {
           hint: 'the registry or a proxy altered the manifest; nothing was stored',
         },
@@ -272,13 +301,17 @@ export class RegistryTarget implements Target {
     const contentType = mediaTypeOf(response.headers['content-type']);
     const bodyType = typeof parsed.mediaType === 'string' ? parsed.mediaType : undefined;
     if (bodyType && contentType && bodyType !== contentType && contentType !== 'application/json') {
-      throw new AionError('RG011', `manifest ${selector}: Content-Type ${contentType} but mediaType ${bodyType}`, {
-        hint: 'the registry served an inconsistent manifest; refusing it',
-      });
+      throw new AionError(
+        'RG011',
+        `manifest ${selector}: Content-Type ${clean(contentType)} but mediaType ${clean(bodyType)}`,
+        {
+          hint: 'the registry served an inconsistent manifest; refusing it',
+        },
+      );
     }
     const mediaType = bodyType ?? contentType;
     if (!mediaType || !isManifestMediaType(mediaType)) {
-      throw new AionError('RG011', `manifest ${selector} has unsupported media type ${mediaType ?? '(none)'}`, {
+      throw new AionError('RG011', `manifest ${selector} has unsupported media type ${clean(mediaType ?? '(none)')}`, {
         hint: 'aionctl handles OCI image manifests and indexes (and Docker v2 manifests)',
       });
     }
@@ -310,7 +343,7 @@ export class RegistryTarget implements Target {
     if (returned && returned !== descriptor.digest) {
       throw new AionError(
         'RG009',
-        `${this.name} stored manifest ${reference} as ${returned}, not ${descriptor.digest}`,
+        `${this.name} stored manifest ${reference} as ${clean(returned)}, not ${descriptor.digest}`,
         {
           hint: 'the registry rewrote the manifest; it is not usable for signed artifacts',
         },
@@ -360,7 +393,10 @@ export class RegistryTarget implements Target {
   async fetchBlob(descriptor: Descriptor): Promise<Readable> {
     parseDigest(descriptor.digest);
     const url = `${this.base}/blobs/${descriptor.digest}`;
-    const first = await this.send({ method: 'GET', url });
+    // One deadline for the whole transfer, resumes included: scaled to the declared size, so a registry that
+    // trickles a byte every few seconds (never idle long enough to time out) still ends in bounded time.
+    const deadline = this.http.deadline(descriptor.size);
+    const first = await this.send({ method: 'GET', url, deadline });
     if (first.status !== 200) await this.fail(first, this.ctx(`fetch blob ${descriptor.digest} from`, 'blob'));
     // Bound up front: the generator below is a plain function with its own `this`.
     const send = this.send.bind(this);
@@ -381,7 +417,7 @@ export class RegistryTarget implements Target {
       let resumes = 0;
       while (true) {
         if (!response) {
-          response = await send({ method: 'GET', url, headers: { range: `bytes=${passed}-` } });
+          response = await send({ method: 'GET', url, headers: { range: `bytes=${passed}-` }, deadline });
           if (response.status !== 206 && response.status !== 200) {
             await fail(response, ctx(`resume blob ${descriptor.digest} from`, 'blob'));
           }
@@ -408,6 +444,8 @@ export class RegistryTarget implements Target {
         } catch (err) {
           response.body.destroy();
           if (err instanceof AionError) throw err; // a verification failure is final: never resume past it
+          if (deadline.expired) throw deadlineError(url, deadline.ms, err);
+          if (deadline.signal.aborted) throw err;
           response = undefined;
           if (passed >= descriptor.size || resumes >= 5) {
             throw new AionError('NE006', `download of ${descriptor.digest} from ${name} was interrupted`, {
@@ -687,27 +725,60 @@ export class RegistryTarget implements Target {
 
   async tags(): Promise<string[]> {
     const tags: string[] = [];
+    const seen = new Set<string>();
     let url: string | undefined = `${this.base}/tags/list?n=1000`;
-    for (let page = 0; url && page < 10_000; page++) {
+    for (let page = 0; url; page++) {
+      if (page >= MAX_PAGES || seen.has(url)) throw this.endless('tag list', page);
+      seen.add(url);
       const { response, bytes } = await this.getSmall(
         { url },
-        64 * 1024 * 1024,
-        'tag list',
+        MAX_LIST_PAGE_BYTES,
+        `a tag list page of ${this.name}`,
         this.ctx('list tags of', 'repository'),
       );
-      let body: { tags?: string[] | null };
-      try {
-        body = JSON.parse(bytes.toString('utf8')) as typeof body;
-      } catch (err) {
-        throw new AionError('RG015', `the tag list of ${this.name} is not valid JSON`, {
-          cause: err,
-          hint: 'the registry (or a proxy in front of it) answered with something else; rerun with --debug',
+      const list = this.parseList(bytes, 'tags', 'tag list');
+      if (list !== null && !list.every((t) => typeof t === 'string')) throw this.malformed('tag list', 'tags');
+      for (const tag of (list ?? []) as string[]) tags.push(tag);
+      if (tags.length > MAX_TAGS) {
+        throw new AionError('RG042', `${this.name} lists more than ${MAX_TAGS} tags`, {
+          hint: 'refusing a tag list that large; use a digest or an exact tag',
         });
       }
-      tags.push(...(body.tags ?? []));
       url = parseNextLink(response.headers.link, response.url);
     }
     return tags;
+  }
+
+  /** The array under `key` of a JSON page (null or absent: none); RG042 for anything else. */
+  private parseList(bytes: Buffer, key: string, what: string): unknown[] | null {
+    let body: unknown;
+    try {
+      body = JSON.parse(bytes.toString('utf8'));
+    } catch (err) {
+      throw new AionError('RG015', `the ${what} of ${this.name} is not valid JSON`, {
+        cause: err,
+        hint: 'the registry (or a proxy in front of it) answered with something else; rerun with --debug',
+      });
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw this.malformed(what, key);
+    const list = (body as Record<string, unknown>)[key];
+    if (list === undefined || list === null) return null;
+    if (!Array.isArray(list)) throw this.malformed(what, key);
+    return list;
+  }
+
+  private malformed(what: string, key: string): AionError {
+    return new AionError('RG042', `the ${what} of ${this.name} is malformed ("${key}" is not a list of entries)`, {
+      hint: 'the registry (or a proxy in front of it) is broken or hostile; nothing was used',
+    });
+  }
+
+  private endless(what: string, pages: number): AionError {
+    return new AionError(
+      'RG041',
+      `the ${what} of ${this.name} does not end (${pages >= MAX_PAGES ? `over ${MAX_PAGES} pages` : 'a next link repeats'})`,
+      { hint: 'the registry (or a proxy in front of it) is broken or hostile; stopped following it' },
+    );
   }
 
   /** oras-go's pingReferrers: the referrers API exists when a zero digest gets 200 with an index content type. */
@@ -726,13 +797,24 @@ export class RegistryTarget implements Target {
       const out: Descriptor[] = [];
       let url: string | undefined =
         `${this.base}/referrers/${subject.digest}${artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : ''}`;
-      while (url) {
-        const response = await this.send({ method: 'GET', url });
-        if (response.status !== 200) await this.fail(response, this.ctx('list referrers in'));
-        const index = JSON.parse(
-          (await readLimited(response, MAX_MANIFEST_BYTES, 'referrers')).toString(),
-        ) as ImageIndex;
-        out.push(...(index.manifests ?? []).filter(matches));
+      const seen = new Set<string>();
+      for (let page = 0; url; page++) {
+        if (page >= MAX_PAGES || seen.has(url)) throw this.endless('referrers list', page);
+        seen.add(url);
+        const { response, bytes } = await this.getSmall(
+          { url },
+          MAX_MANIFEST_BYTES,
+          `a referrers page of ${this.name}`,
+          this.ctx('list referrers in'),
+        );
+        const list = this.parseList(bytes, 'manifests', 'referrers list') ?? [];
+        if (!list.every((d) => isDescriptor(d))) throw this.malformed('referrers list', 'manifests');
+        for (const d of list as Descriptor[]) if (matches(d)) out.push(d);
+        if (out.length > MAX_REFERRERS) {
+          throw new AionError('RG042', `${this.name} lists more than ${MAX_REFERRERS} referrers of ${subject.digest}`, {
+            hint: 'refusing a referrers list that large; anyone can attach referrers',
+          });
+        }
         url = parseNextLink(response.headers.link, response.url);
       }
       return out;
@@ -782,7 +864,9 @@ export class RegistryTarget implements Target {
 
 async function safeText(response: HttpResponse): Promise<string> {
   try {
-    return (await readLimited(response, 64 * 1024, 'error body')).toString('utf8');
+    return (
+      await readCapped(response.body, response.headers['content-length'], MAX_ERROR_BYTES, 'error body')
+    ).toString('utf8');
   } catch {
     return '';
   }
