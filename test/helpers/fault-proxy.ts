@@ -20,6 +20,8 @@ export type Fault =
   | 'error-500'
   /** Answer 429 with Retry-After: 0 without forwarding. */
   | 'error-429'
+  /** Answer 403 DENIED without forwarding (a registry that forbids the call, as ECR without ListImages). */
+  | 'error-403'
   /** Forward, but replace Docker-Content-Digest with another digest. */
   | 'wrong-digest-header'
   /** Answer 307 to `redirectTo` + the request path, without forwarding. */
@@ -95,6 +97,13 @@ export async function startFaultProxy(upstream: string, rules: FaultRule[] = [])
       record.status = 307;
       res.writeHead(307, { location: `${rule?.redirectTo ?? ''}${req.url ?? ''}` });
       res.end();
+      return;
+    }
+    if (fault === 'error-403') {
+      req.resume();
+      record.status = 403;
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code: 'DENIED', message: 'not allowed to list tags' }] }));
       return;
     }
     if (fault === 'error-500' || fault === 'error-429') {

@@ -27,21 +27,33 @@ export interface HostileServer {
 
 export type HostileHandler = (req: IncomingMessage, res: ServerResponse, self: HostileServer) => void;
 
-export async function startHostileServer(handler: HostileHandler, options: { tls?: boolean } = {}): Promise<HostileServer> {
+export async function startHostileServer(
+  handler: HostileHandler,
+  options: { tls?: boolean } = {},
+): Promise<HostileServer> {
   const requests: HostileRequest[] = [];
   let dir: string | undefined;
-  let self: HostileServer | undefined;
+  const ref: { self?: HostileServer } = {};
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-    handler(req, res, self as HostileServer);
+    handler(req, res, ref.self as HostileServer);
   };
   let server: Server;
   if (options.tls) {
     dir = await mkdtemp(join(tmpdir(), 'aionctl-hostile-'));
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')]
-        .concat(['-days', '1', '-subj', '/CN=localhost']),
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'k.pem'),
+        '-out',
+        join(dir, 'c.pem'),
+      ].concat(['-days', '1', '-subj', '/CN=localhost']),
       { stdio: 'pipe' },
     );
     server = createHttpsServer(
@@ -51,7 +63,7 @@ export async function startHostileServer(handler: HostileHandler, options: { tls
   } else server = createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  self = {
+  const self: HostileServer = {
     host,
     origin: `${options.tls ? 'https' : 'http'}://${host}`,
     requests,
@@ -61,6 +73,7 @@ export async function startHostileServer(handler: HostileHandler, options: { tls
       if (dir) await rm(dir, { recursive: true, force: true });
     },
   };
+  ref.self = self;
   return self;
 }
 

@@ -221,13 +221,18 @@ export class RegistryTarget implements Target {
     limit: number,
     what: string,
     ctx: RegistryErrorContext,
+    kind: 'manifest' | 'list' = 'manifest',
   ): Promise<{ response: HttpResponse; bytes: Buffer }> {
     const deadline = this.http.deadline();
     for (let attempt = 0; ; attempt++) {
       const response = await this.send({ ...req, method: 'GET', deadline });
       if (response.status !== 200) await this.fail(response, ctx);
       try {
-        return { response, bytes: await readLimited(response, limit, what) };
+        const bytes =
+          kind === 'manifest'
+            ? await readLimited(response, limit, what)
+            : await readCapped(response.body, response.headers['content-length'], limit, what);
+        return { response, bytes };
       } catch (err) {
         if (deadline.expired) throw deadlineError(req.url, deadline.ms, err);
         if (err instanceof AionError || attempt >= 3) {
@@ -735,6 +740,7 @@ export class RegistryTarget implements Target {
         MAX_LIST_PAGE_BYTES,
         `a tag list page of ${this.name}`,
         this.ctx('list tags of', 'repository'),
+        'list',
       );
       const list = this.parseList(bytes, 'tags', 'tag list');
       if (list !== null && !list.every((t) => typeof t === 'string')) throw this.malformed('tag list', 'tags');
@@ -806,6 +812,7 @@ export class RegistryTarget implements Target {
           MAX_MANIFEST_BYTES,
           `a referrers page of ${this.name}`,
           this.ctx('list referrers in'),
+          'list',
         );
         const list = this.parseList(bytes, 'manifests', 'referrers list') ?? [];
         if (!list.every((d) => isDescriptor(d))) throw this.malformed('referrers list', 'manifests');
