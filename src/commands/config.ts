@@ -16,7 +16,7 @@ export default class Config extends BaseCommand {
 
   async run(): Promise<ConfigResult> {
     await this.parse(Config);
-    const paths = resolvePaths();
+    const paths = resolvePaths(process.env);
     const loaded = await loadConfig(process.cwd(), paths.config);
     const result: ConfigResult = {
       paths,

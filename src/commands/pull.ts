@@ -16,7 +16,7 @@ import {
 import { createProgress } from '../lib/oci/progress.js';
 import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
 import { loadConfig, resolvePaths } from '../lib/config/index.js';
-import { type PolicyVerification, verifyAgainstPolicy } from '../lib/sign/index.js';
+import { assertNotQuarantined, type PolicyVerification, verifyAgainstPolicy } from '../lib/sign/index.js';
 
 export interface PullResultJson {
   ref: string;
@@ -44,7 +44,7 @@ export default class Pull extends BaseCommand {
   static override description = [
     'REF is HOST[:PORT]/REPOSITORY:TAG (or @sha256:DIGEST), oci:PATH:TAG, or a store NAME:TAG. Every blob is checked against its digest while it streams and only verified content enters the store, so an interrupted or tampered download leaves nothing behind. Interrupted blob downloads resume with HTTP Range.',
     'Before anything is stored, the artifact is verified against the trust policy (`trust:` in .aionctl.yaml or the user config): a rule matching REGISTRY/REPOSITORY names the public keys that may sign it, and an artifact without a valid signature by one of them (or without an SBOM when the rule has requireSbom) is refused and quarantined (`aionctl quarantine ls`). --insecure-skip-verify is the only way around it.',
-    'With -o DIR the package files (layers titled org.opencontainers.image.title) are written to DIR; titles with "..", absolute paths, or paths through symlinks are refused before anything is written.',
+    'With -o DIR the package files (layers titled org.opencontainers.image.title) are written to DIR; titles with "..", hidden segments (".git/..."), absolute paths, or paths through symlinks are refused before anything is written, and existing files are not replaced without --force. A quarantined digest (`aionctl quarantine ls`) is refused (ST013) even with --insecure-skip-verify until `aionctl quarantine rm`.',
   ].join('\n\n');
   static override examples = [
     '<%= config.bin %> pull localhost:5000/agents/my-agent:1.0.0',
@@ -61,6 +61,7 @@ export default class Pull extends BaseCommand {
       description: 'Store the artifact under this NAME (default: the repository or package name).',
     }),
     concurrency: Flags.integer({ description: 'Parallel blob downloads.', default: 4, min: 1, max: 32 }),
+    force: Flags.boolean({ description: 'With -o: replace files that already exist in the output directory.' }),
     'insecure-skip-verify': Flags.boolean({
       description: 'Do NOT verify signatures against the trust policy (unsafe: prints a warning).',
     }),
@@ -82,15 +83,18 @@ export default class Pull extends BaseCommand {
       const annotations = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { annotations?: Record<string, string> })
         .annotations;
       let verified: PolicyVerification | null = null;
+      const paths = resolvePaths(process.env);
       if (flags['insecure-skip-verify']) {
+        // Quarantine holds even without verification: only `aionctl quarantine rm` releases a digest.
+        await assertNotQuarantined(paths, descriptor.digest);
         this.warnLine(`signature verification is OFF (--insecure-skip-verify): ${args.ref} is stored unverified`);
       } else {
         // Verify the exact digest about to be copied, so a tag moved in between cannot slip through.
-        const paths = resolvePaths();
         const loaded = await loadConfig(process.cwd(), paths.config);
+        for (const w of loaded.warnings) this.warnLine(w);
         verified = await verifyAgainstPolicy(source, { ...ref, digest: descriptor.digest }, loaded.config, {
           paths,
-          baseDir: loaded.projectRoot,
+          env: process.env,
         });
         this.diag(
           `verified ${descriptor.digest} (trust rule "${verified.rule.match}"${verified.cached ? ', cached' : ''})`,
@@ -109,7 +113,7 @@ export default class Pull extends BaseCommand {
       let files: PullResultJson['files'] = [];
       if (flags.output !== undefined) {
         // Extract from the store: its blobs are verified, and extractPackage refuses hostile titles.
-        const extracted = await extractPackage(store, descriptor, resolve(flags.output));
+        const extracted = await extractPackage(store, descriptor, resolve(flags.output), { force: flags.force });
         files = extracted.files.map((f) => ({ path: f.path, digest: f.digest, size: f.size }));
         this.diag(`wrote ${files.length} files to ${flags.output}`);
       }

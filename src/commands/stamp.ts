@@ -110,7 +110,7 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
   async run(): Promise<StampRunResult> {
     const { argv, flags } = await this.parse(Stamp);
     const cwd = process.cwd();
-    const loaded = await loadConfig(cwd, resolvePaths().config);
+    const loaded = await loadConfig(cwd, resolvePaths(process.env).config);
     const stampConfig: StampConfig = loaded.config.stamp ?? {};
     const defaults = fieldDefaults(stampConfig, loaded.projectFile);
     const overrides: FieldValues = {};

@@ -23,7 +23,7 @@ export default class SbomGet extends BaseCommand {
 
   async run(): Promise<SbomGetResult> {
     const { args, flags } = await this.parse(SbomGet);
-    const opened = await openArtifact(args.ref);
+    const opened = await openArtifact(args.ref, { env: process.env });
     try {
       const sbom = await getSbom(opened.target, opened.selector);
       if (flags.output) {
