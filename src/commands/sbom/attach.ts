@@ -43,7 +43,9 @@ export default class SbomAttach extends BaseCommand {
       throw new AionError('CI001', 'give either FILE or --generate', {
         hint: 'aionctl sbom attach REF sbom.spdx.json',
       });
-    const signer = flags.key ? await keySource(flags.key, process.env).signer(() => readPassword(process.env)) : undefined;
+    const signer = flags.key
+      ? await keySource(flags.key, process.env).signer(() => readPassword(process.env))
+      : undefined;
     const opened = await openArtifact(args.ref, { env: process.env });
     try {
       let doc: Buffer;

@@ -146,10 +146,7 @@ export async function findProjectFile(start: string, warnings: string[] = []): P
  * Reads, checks (ownership, mode, schema) and parses one config file; a missing file is `undefined`. Relative key
  * paths of its trust rules are resolved against the file's directory and each rule records its source.
  */
-export async function readConfigFile(
-  path: string,
-  options: LoadOptions = {},
-): Promise<AionConfig | undefined> {
+export async function readConfigFile(path: string, options: LoadOptions = {}): Promise<AionConfig | undefined> {
   let text: string;
   try {
     const st = await stat(path);
@@ -212,7 +209,8 @@ function settingsOf(config: AionConfig, source: string): Map<string, ConfigSetti
   for (const [key, value] of Object.entries(config)) {
     if (key === 'trust') continue;
     if (isRecord(value))
-      for (const [sub, v] of Object.entries(value)) out.set(`${key}.${sub}`, { key: `${key}.${sub}`, value: v, source });
+      for (const [sub, v] of Object.entries(value))
+        out.set(`${key}.${sub}`, { key: `${key}.${sub}`, value: v, source });
     else out.set(key, { key, value, source });
   }
   return out;

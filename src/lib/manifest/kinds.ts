@@ -2,13 +2,7 @@ import { basename } from 'node:path';
 
 /** Every document kind aionctl validates, each with its schema in manifests/. */
 export type ManifestKind =
-  | 'agent-package'
-  | 'intents'
-  | 'policies'
-  | 'models'
-  | 'modules'
-  | 'onex-metadata'
-  | 'aionctl-config';
+  'agent-package' | 'intents' | 'policies' | 'models' | 'modules' | 'onex-metadata' | 'aionctl-config';
 
 export interface KindInfo {
   kind: ManifestKind;

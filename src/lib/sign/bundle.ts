@@ -135,10 +135,9 @@ function checkBinding(bundle: Bundle, options: BundleVerifyOptions): void {
   }
   const ok = names.some((n) => n === binding.name || n.startsWith(`${binding.name}:`));
   if (!ok)
-    throw Object.assign(
-      new AionError('ST004', `the bundle was signed for ${names.join(', ')}, not ${binding.name}`),
-      { stage: 7 },
-    );
+    throw Object.assign(new AionError('ST004', `the bundle was signed for ${names.join(', ')}, not ${binding.name}`), {
+      stage: 7,
+    });
 }
 
 /** The payload a verified bundle signed (in-toto statement, or the message digest), for printing. */

@@ -44,7 +44,13 @@ export function cacheKey(digest: string, fingerprints: string[], identity: strin
 }
 
 function mac(key: Buffer, entry: CacheEntry): string {
-  const body = JSON.stringify([entry.digest, [...entry.fingerprints].sort(), entry.identity, entry.signer, entry.verifiedAt]);
+  const body = JSON.stringify([
+    entry.digest,
+    [...entry.fingerprints].sort(),
+    entry.identity,
+    entry.signer,
+    entry.verifiedAt,
+  ]);
   return createHmac('sha256', key).update(body).digest('hex');
 }
 

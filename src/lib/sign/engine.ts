@@ -162,7 +162,10 @@ export async function signArtifact(target: Target, selector: string, options: Si
     }
   }
   if (options.bundle) {
-    const bundleBytes = await buildKeyBundle(options.signer, signStatement(artifact.digest, options.annotations, options.identity));
+    const bundleBytes = await buildKeyBundle(
+      options.signer,
+      signStatement(artifact.digest, options.annotations, options.identity),
+    );
     result.bundleManifest = await pushBundleReferrer(target, artifact, bundleBytes);
     result.added = true;
   }

@@ -122,9 +122,13 @@ export function createPolicyVerifier(config: AionConfig, context: PolicyContext)
       const rule = ruleFor(ref);
       if (!rule)
         throw await refuse(
-          new AionError('ST009', `no trust rule matches ${name}: refusing to use an artifact nobody is trusted to sign`, {
-            hint: `add to .aionctl.yaml:\n  trust:\n    - match: "${name.replace(/\/[^/]*$/, '/*')}"\n      keys: [cosign.pub]\nor pass --insecure-skip-verify (not recommended)`,
-          }),
+          new AionError(
+            'ST009',
+            `no trust rule matches ${name}: refusing to use an artifact nobody is trusted to sign`,
+            {
+              hint: `add to .aionctl.yaml:\n  trust:\n    - match: "${name.replace(/\/[^/]*$/, '/*')}"\n      keys: [cosign.pub]\nor pass --insecure-skip-verify (not recommended)`,
+            },
+          ),
         );
       // Key problems are the configuration's, not the artifact's: not quarantined.
       const keys = await keysOf(rule);
@@ -143,7 +147,9 @@ export function createPolicyVerifier(config: AionConfig, context: PolicyContext)
             throw new AionError(
               'ST024',
               `the trust rule "${rule.match}" requires a signed SBOM and none of the ${found.problems.length} attached to ${shown} counts: ${found.problems[0]}`,
-              { hint: 'attach one signed by a key of the rule: `aionctl sbom attach REF sbom.spdx.json --key cosign.key`' },
+              {
+                hint: 'attach one signed by a key of the rule: `aionctl sbom attach REF sbom.spdx.json --key cosign.key`',
+              },
             );
           throw new AionError('ST012', `the trust rule "${rule.match}" requires an SBOM and ${shown} has none`, {
             hint: 'attach one with `aionctl sbom attach REF sbom.spdx.json --key cosign.key`',

@@ -80,7 +80,9 @@ export async function assertNotQuarantined(paths: { data: string }, digest: stri
   throw new AionError(
     'ST013',
     `${digest} is quarantined${record.code && record.code !== 'ST013' ? ` (${record.code}: ${record.reason})` : ''}`,
-    { hint: `inspect it with \`aionctl quarantine ls\`; release it with \`aionctl quarantine rm ${digest.slice(7, 19)}\`` },
+    {
+      hint: `inspect it with \`aionctl quarantine ls\`; release it with \`aionctl quarantine rm ${digest.slice(7, 19)}\``,
+    },
   );
 }
 

@@ -114,7 +114,9 @@ async function readSbomDocument(
     throw new AionError('ST024', `${candidate.source}: SBOM manifest is not JSON`, { cause: err });
   }
   const layer = Array.isArray(layers)
-    ? layers.find((l) => l && typeof l.mediaType === 'string' && (SBOM_TYPES.has(l.mediaType) || l.mediaType === 'text/spdx'))
+    ? layers.find(
+        (l) => l && typeof l.mediaType === 'string' && (SBOM_TYPES.has(l.mediaType) || l.mediaType === 'text/spdx'),
+      )
     : undefined;
   if (!layer || typeof layer.size !== 'number')
     throw new AionError('ST024', `${candidate.source}: no SBOM layer in the manifest`);
@@ -162,7 +164,11 @@ export async function verifiedSboms(
         bundleBinding: { name: options.identity, allowUnbound: false },
       });
       const { mediaType } = await readSbomDocument(target, candidate);
-      result.verified.push({ manifest: candidate.manifest.digest, mediaType, signer: signed.verified[0]?.signer ?? '' });
+      result.verified.push({
+        manifest: candidate.manifest.digest,
+        mediaType,
+        signer: signed.verified[0]?.signer ?? '',
+      });
       return result;
     } catch (err) {
       if (!(err instanceof AionError)) throw err;

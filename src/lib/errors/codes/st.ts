@@ -48,7 +48,12 @@ export const ST_CODES: readonly ErrorCodeSpec[] = [
   { code: 'ST022', summary: 'An RSA key is shorter than 2048 bits.' },
   {
     code: 'ST023',
-    summary: 'The verified-digest cache directory or its key is not private (owned by another user or group/other accessible).',
+    summary:
+      'The verified-digest cache directory or its key is not private (owned by another user or group/other accessible).',
   },
-  { code: 'ST024', summary: 'An attached SBOM (or referrer) is not usable: not SPDX/CycloneDX JSON, too large, or not signed by a key of the trust rule.' },
+  {
+    code: 'ST024',
+    summary:
+      'An attached SBOM (or referrer) is not usable: not SPDX/CycloneDX JSON, too large, or not signed by a key of the trust rule.',
+  },
 ];
