@@ -35,6 +35,8 @@ export interface PolicyContext {
   cache?: boolean | VerifiedCache;
   /** Refuse quarantined digests and record refusals (default true). */
   quarantine?: boolean;
+  /** With quarantine on: also record new refusals (default true; `verify` only asks, so it does not). */
+  record?: boolean;
   /** Where `.sig` tags live ($COSIGN_REPOSITORY). */
   signatureTarget?: ReadTarget;
 }
@@ -110,7 +112,7 @@ export function createPolicyVerifier(config: AionConfig, context: PolicyContext)
       if (quarantine) await assertNotQuarantined(context.paths, artifact.digest);
       /** Records a refused artifact in the quarantine list and hands the error back to be thrown. */
       const refuse = async (err: AionError): Promise<AionError> => {
-        if (quarantine)
+        if (quarantine && context.record !== false)
           await addToQuarantine(context.paths.data, {
             ref: shown,
             digest: artifact.digest,
