@@ -16,7 +16,12 @@ import {
 import { createProgress } from '../lib/oci/progress.js';
 import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
 import { loadConfig, resolvePaths } from '../lib/config/index.js';
-import { assertNotQuarantined, type PolicyVerification, verifyAgainstPolicy } from '../lib/sign/index.js';
+import {
+  assertNotQuarantined,
+  type PolicyVerification,
+  PULL_REFERRER_POLICY,
+  verifyAgainstPolicy,
+} from '../lib/sign/index.js';
 
 export interface PullResultJson {
   ref: string;
@@ -105,6 +110,7 @@ export default class Pull extends BaseCommand {
       const tag = ref.tag;
       await copyArtifact(source, descriptor, store, tag, {
         referrers: flags.referrers,
+        referrerPolicy: PULL_REFERRER_POLICY,
         concurrency: flags.concurrency,
         onProgress: (e) => progress.onProgress(e),
       });

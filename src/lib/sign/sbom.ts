@@ -17,6 +17,14 @@ export const SBOM_MEDIA_TYPES = {
 } as const;
 const SBOM_TYPES = new Set<string>([...Object.values(SBOM_MEDIA_TYPES), 'text/spdx+json', 'application/vnd.syft+json']);
 export const MAX_SBOM_BYTES = 32 * 1024 * 1024;
+/**
+ * Referrers `pull` copies with an artifact: Sigstore bundles and SPDX/CycloneDX SBOMs, each within this many
+ * bytes of blobs. Anything else anyone attached stays in the registry.
+ */
+export const PULL_REFERRER_POLICY = {
+  artifactTypes: new Set<string>([MEDIA_TYPES.sigstoreBundle, ...SBOM_TYPES]),
+  maxBytes: MAX_SBOM_BYTES + 64 * 1024,
+} as const;
 /** SBOM manifests looked at per artifact: anyone can attach referrers, so a flood stops here. */
 export const MAX_SBOM_CANDIDATES = 16;
 /** An SBOM referrer manifest is tiny (one layer); anything bigger is not looked at. */
