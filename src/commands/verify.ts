@@ -78,8 +78,8 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
     const paths = resolvePaths(process.env);
     const loaded = await loadConfig(process.cwd(), paths.config);
     for (const w of loaded.warnings) this.warnLine(w);
-    const opened = await openArtifact(reference, { ...open, env: process.env });
-    const signatureTarget = await openSignatureRepository({ ...open, env: process.env });
+    const opened = await openArtifact(reference, open);
+    const signatureTarget = await openSignatureRepository(open);
     try {
       const verifier = createPolicyVerifier(loaded.config, { paths, env: process.env, record: false, signatureTarget });
       const result = await verifier.verify(opened.target, opened.ref);
@@ -97,7 +97,7 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
     const { args, flags } = await this.parse(Verify);
     const keys: KeyObject[] = [];
     for (const k of flags.key ?? []) keys.push(await keySource(k, process.env).publicKey());
-    const open = { plainHttp: flags['plain-http'], registry: connectOptions(flags, (m) => this.warnLine(m)) };
+    const open = { env: process.env, plainHttp: flags['plain-http'], registry: connectOptions(flags, (m) => this.warnLine(m)) };
     const options: ArtifactVerifyOptions = { keys, annotations: parseAnnotations(flags.annotations) };
     if (flags['rekor-key']) options.rekorKeys = [loadPublicKey(await readText(flags['rekor-key']), flags['rekor-key'])];
     if (flags['ca-roots']) {

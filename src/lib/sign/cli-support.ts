@@ -29,7 +29,7 @@ async function promptHidden(question: string): Promise<string> {
  * The key password: $COSIGN_PASSWORD (cosign's variable, may be empty), then $AIONCTL_PASSWORD, then a prompt
  * when stdin is a terminal; otherwise CI003 (never hang in CI waiting for input).
  */
-export async function readPassword(env: Env = process.env, options: { confirm?: boolean } = {}): Promise<string> {
+export async function readPassword(env: Env, options: { confirm?: boolean } = {}): Promise<string> {
   if (env.COSIGN_PASSWORD !== undefined) return env.COSIGN_PASSWORD;
   if (env.AIONCTL_PASSWORD !== undefined) return env.AIONCTL_PASSWORD;
   if (!process.stdin.isTTY)
@@ -66,13 +66,13 @@ export function defaultIdentity(ref: ArtifactReference): string {
 }
 
 export interface OpenArtifactOptions {
-  env?: Env;
+  env: Env;
   plainHttp?: boolean;
   registry?: ConnectOptions;
 }
 
-export async function openArtifact(reference: string, options: OpenArtifactOptions = {}): Promise<OpenedArtifact> {
-  const env = options.env ?? process.env;
+export async function openArtifact(reference: string, options: OpenArtifactOptions): Promise<OpenedArtifact> {
+  const env = options.env;
   const ref = parseReference(reference, { plainHttp: options.plainHttp });
   const selector = ref.digest ?? ref.tag;
   if (!selector)
@@ -82,8 +82,8 @@ export async function openArtifact(reference: string, options: OpenArtifactOptio
 }
 
 /** $COSIGN_REPOSITORY: another repository (same kind of place) that holds the `.sig` tags. */
-export async function openSignatureRepository(options: OpenArtifactOptions = {}): Promise<Target | undefined> {
-  const env = options.env ?? process.env;
+export async function openSignatureRepository(options: OpenArtifactOptions): Promise<Target | undefined> {
+  const env = options.env;
   const repo = env.COSIGN_REPOSITORY;
   if (!repo) return undefined;
   const ref = parseReference(repo, { plainHttp: options.plainHttp });
