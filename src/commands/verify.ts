@@ -97,7 +97,11 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
     const { args, flags } = await this.parse(Verify);
     const keys: KeyObject[] = [];
     for (const k of flags.key ?? []) keys.push(await keySource(k, process.env).publicKey());
-    const open = { env: process.env, plainHttp: flags['plain-http'], registry: connectOptions(flags, (m) => this.warnLine(m)) };
+    const open = {
+      env: process.env,
+      plainHttp: flags['plain-http'],
+      registry: connectOptions(flags, (m) => this.warnLine(m)),
+    };
     const options: ArtifactVerifyOptions = { keys, annotations: parseAnnotations(flags.annotations) };
     if (flags['rekor-key']) options.rekorKeys = [loadPublicKey(await readText(flags['rekor-key']), flags['rekor-key'])];
     if (flags['ca-roots']) {
