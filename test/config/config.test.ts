@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig, resolvePaths } from '../../src/lib/config/index.js';
@@ -49,6 +49,13 @@ describe('config files are trusted like git safe.directory', () => {
     const err = await caught(loadConfig(p.work, noUserConfig()));
     assert.equal(err.code, 'ST020');
     assert.match(err.message, new RegExp(`${p.file}.*owned by uid ${NOBODY}`));
+    // A symlink planted by another user does not borrow the trust of its (safe) target.
+    const linked = await project('linked');
+    const safe = join(root.path, 'safe.yaml');
+    await writeFile(safe, 'stamp:\n  owner: me\n', { mode: 0o644 });
+    await symlink(safe, linked.file);
+    await lchown(linked.file, NOBODY, NOBODY);
+    assert.match((await caught(loadConfig(linked.work, noUserConfig()))).message, /symlink owned by uid 65534/);
     const r = await cli(['config', '--json'], p.work);
     assert.equal(r.code, 6, r.stdout);
     assert.equal(parseJson<{ error: { code: string } }>(r).error.code, 'ST020');

@@ -11,7 +11,7 @@
  * and the user can drop them entirely with `projectTrust: ignore`. A project file can never replace or widen what
  * the user's own rules say about a name.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { AionError, fsError } from '../errors/index.js';
 
@@ -102,12 +102,17 @@ function currentUid(): number | undefined {
 export async function assertSafeConfigFile(path: string, uid: number | undefined): Promise<void> {
   if (uid === undefined) return;
   let st;
+  let link;
   try {
+    link = await lstat(path);
     st = await stat(path);
   } catch (err) {
     throw fsError(err, path);
   }
   const hint = `if you trust it: chown ${uid} ${path} && chmod go-w ${path}; otherwise delete it`;
+  // A symlink planted by someone else must not borrow the trust of the file it points at.
+  if (link.isSymbolicLink() && link.uid !== uid && link.uid !== 0)
+    throw new AionError('ST020', `refusing config file ${path}: it is a symlink owned by uid ${link.uid}`, { hint });
   if (st.uid !== uid && st.uid !== 0)
     throw new AionError('ST020', `refusing config file ${path}: it is owned by uid ${st.uid}, not by you or root`, {
       hint,
