@@ -10,7 +10,12 @@ import {
   type PullOptions,
   requireSelector,
 } from '../lib/oci/index.js';
-import { type PolicyVerification, verifyAgainstPolicy } from '../lib/sign/index.js';
+import {
+  assertNotQuarantined,
+  type PolicyVerification,
+  PULL_REFERRER_POLICY,
+  verifyAgainstPolicy,
+} from '../lib/sign/index.js';
 
 export interface PullResultJson {
   ref: string;
@@ -26,7 +31,7 @@ export default class Pull extends BaseCommand {
   static override description = [
     'REF is HOST[:PORT]/REPOSITORY:TAG (or @sha256:DIGEST), oci:PATH:TAG, or a store NAME:TAG. Every blob is checked against its digest while it streams and only verified content enters the store, so an interrupted or tampered download leaves nothing behind. Interrupted blob downloads resume with HTTP Range.',
     'Before anything is stored, the artifact is verified against the trust policy (`trust:` in .aionctl.yaml or the user config): a rule matching REGISTRY/REPOSITORY names the public keys that may sign it, and an artifact without a valid signature by one of them (or without an SBOM when the rule has requireSbom) is refused and quarantined (`aionctl quarantine ls`). --insecure-skip-verify is the only way around it.',
-    'With -o DIR the package files (layers titled org.opencontainers.image.title) are written to DIR; titles with "..", absolute paths, or paths through symlinks are refused before anything is written.',
+    'With -o DIR the package files (layers titled org.opencontainers.image.title) are written to DIR; titles with "..", hidden segments (".git/..."), absolute paths, or paths through symlinks are refused before anything is written, and existing files are not replaced without --force. A quarantined digest (`aionctl quarantine ls`) is refused (ST013) even with --insecure-skip-verify until `aionctl quarantine rm`.',
   ].join('\n\n');
   static override examples = [
     '<%= config.bin %> pull localhost:5000/agents/my-agent:1.0.0',
@@ -43,6 +48,7 @@ export default class Pull extends BaseCommand {
       description: 'Store the artifact under this NAME (default: the repository or package name).',
     }),
     concurrency: Flags.integer({ description: 'Parallel blob downloads.', default: 4, min: 1, max: 32 }),
+    force: Flags.boolean({ description: 'With -o: replace files that already exist in the output directory.' }),
     'insecure-skip-verify': Flags.boolean({
       description: 'Do NOT verify signatures against the trust policy (unsafe: prints a warning).',
     }),
@@ -59,23 +65,31 @@ export default class Pull extends BaseCommand {
     requireSelector(ref, 'pull');
     const extractTo = flags.output === undefined ? undefined : resolve(flags.output);
     const env = process.env;
-    let verify: PullOptions<PolicyVerification>['verify'];
+    const paths = resolvePaths(env);
+    let verify: PullOptions<PolicyVerification | null>['verify'];
     if (flags['insecure-skip-verify']) {
       this.warnLine(`signature verification is OFF (--insecure-skip-verify): ${args.ref} is stored unverified`);
+      // Quarantine holds even without verification: only `aionctl quarantine rm` releases a digest.
+      verify = async (_target, pinned) => {
+        if (pinned.digest) await assertNotQuarantined(paths, pinned.digest);
+        return null;
+      };
     } else {
-      const paths = resolvePaths(env);
       const loaded = await loadConfig(process.cwd(), paths.config);
-      verify = (target, pinned) =>
-        verifyAgainstPolicy(target, pinned, loaded.config, { paths, baseDir: loaded.projectRoot });
+      for (const w of loaded.warnings) this.warnLine(w);
+      // Verify the exact digest about to be copied, so a tag moved in between cannot slip through.
+      verify = (target, pinned) => verifyAgainstPolicy(target, pinned, loaded.config, { paths, env });
     }
     const source = await openTarget(ref, { env, registry: connectOptions(flags, (m) => this.warnLine(m)) });
     const progress = createProgress({ silent: flags.quiet || this.jsonEnabled(), verb: 'pulled' });
     try {
       const result = await pullArtifact(source, ref, {
-        ...(verify ? { verify } : {}),
+        verify,
         ...(flags.name !== undefined ? { name: flags.name } : {}),
         ...(extractTo !== undefined ? { extractTo } : {}),
         referrers: flags.referrers,
+        referrerPolicy: PULL_REFERRER_POLICY,
+        force: flags.force,
         concurrency: flags.concurrency,
         onProgress: (e) => (e.kind === 'warning' ? this.warnLine(e.message) : progress.onProgress(e)),
         env,

@@ -44,8 +44,12 @@ export default class Sign extends BaseCommand {
 
   async run(): Promise<SignResult> {
     const { args, flags } = await this.parse(Sign);
-    const signer = await keySource(flags.key).signer(() => readPassword());
-    const open = { plainHttp: flags['plain-http'], registry: connectOptions(flags, (m) => this.warnLine(m)) };
+    const signer = await keySource(flags.key, process.env).signer(() => readPassword(process.env));
+    const open = {
+      env: process.env,
+      plainHttp: flags['plain-http'],
+      registry: connectOptions(flags, (m) => this.warnLine(m)),
+    };
     const opened = await openArtifact(args.ref, open);
     const signatureTarget = await openSignatureRepository(open);
     const format = flags.bundle && flags.format === 'classic' ? 'both' : flags.format;

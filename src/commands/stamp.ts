@@ -110,9 +110,10 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
   async run(): Promise<StampRunResult> {
     const { argv, flags } = await this.parse(Stamp);
     const cwd = process.cwd();
-    const loaded = await loadConfig(cwd, resolvePaths().config);
+    const loaded = await loadConfig(cwd, resolvePaths(process.env).config);
     const stampConfig: StampConfig = loaded.config.stamp ?? {};
-    const defaults = fieldDefaults(stampConfig, loaded.projectFile);
+    const defaults = fieldDefaults(stampConfig);
+    for (const w of loaded.warnings) this.warnLine(w);
     const overrides: FieldValues = {};
     for (const [flag, field] of Object.entries(FIELD_FLAGS)) {
       const value = flags[flag as keyof typeof FIELD_FLAGS];
@@ -193,7 +194,8 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
   }
 }
 
-function fieldDefaults(config: StampConfig, projectFile: string | undefined): FieldValues {
+/** Stamp defaults from the configuration (types and the lifecycle value were checked by the config schema). */
+function fieldDefaults(config: StampConfig): FieldValues {
   const defaults: FieldValues = {};
   for (const key of [
     'owner',
@@ -207,18 +209,7 @@ function fieldDefaults(config: StampConfig, projectFile: string | undefined): Fi
     'meta_type',
   ] as const) {
     const value = config[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'string') {
-      throw new AionError('CI004', `stamp.${key} in ${projectFile ?? 'the configuration'} must be text`, {
-        position: projectFile ? { file: projectFile } : undefined,
-      });
-    }
-    defaults[key] = value;
-  }
-  if (defaults.lifecycle !== undefined && !(LIFECYCLES as readonly string[]).includes(defaults.lifecycle)) {
-    throw new AionError('CI004', `stamp.lifecycle must be one of ${LIFECYCLES.join(', ')}`, {
-      position: projectFile ? { file: projectFile } : undefined,
-    });
+    if (value !== undefined) defaults[key] = value;
   }
   return defaults;
 }

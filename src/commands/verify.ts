@@ -1,6 +1,15 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, connectOptions, registryFlags } from '../lib/cli/index.js';
-import { loadVerifyOptions, openArtifact, openSignatureRepository, verifyArtifact } from '../lib/sign/index.js';
+import { loadConfig, resolvePaths } from '../lib/config/index.js';
+import {
+  createPolicyVerifier,
+  loadVerifyOptions,
+  type OpenArtifactOptions,
+  openArtifact,
+  openSignatureRepository,
+  type PolicyVerification,
+  verifyArtifact,
+} from '../lib/sign/index.js';
 
 export default class Verify extends BaseCommand {
   static override summary = 'Verify the signatures of an artifact; succeeds when at least one verifies.';
@@ -8,11 +17,14 @@ export default class Verify extends BaseCommand {
 
 Keyless and private-CA classic signatures verify offline with --ca-roots (Fulcio CA or your CA), --certificate-identity / --certificate-oidc-issuer, and --rekor-key to require and check the Rekor SET. Keyless bundles verify with --trusted-root (a Sigstore trusted_root.json). Key bundles verify with --key alone: their transparency-log entries and timestamps are then not checked (like cosign --insecure-ignore-tlog).
 
+Without --key, --ca-roots or --trusted-root, REF is checked against the trust policy in effect (\`trust:\` in config.yaml and .aionctl.yaml, see \`aionctl config\`): the CI question "is this allowed here?". Quarantined digests are refused (ST013); nothing is recorded.
+
 Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: ST001 no signatures, ST002 bad signature / wrong key, ST003 digest mismatch, ST004 identity mismatch, ST005 malformed, ST006 unsupported format, ST010 certificate, ST011 Rekor SET, ST015 a required -a annotation is missing.`;
   static override examples = [
     '<%= config.bin %> verify registry.example/team/agent:1.0.0 --key cosign.pub',
     '<%= config.bin %> verify mirror.example/team/agent:1.0.0 --key cosign.pub --identity registry.example/team/agent',
     '<%= config.bin %> verify acme/agent:1.0.0 --key cosign.pub --json',
+    '<%= config.bin %> verify registry.example/team/agent:1.0.0   # against the trust policy',
     '<%= config.bin %> verify r.example/app@sha256:... --ca-roots fulcio.pem --certificate-identity me@example.com --certificate-oidc-issuer https://github.com/login/oauth --rekor-key rekor.pub',
   ];
   static override args = { ref: Args.string({ description: 'Artifact to verify (tag or digest).', required: true }) };
@@ -48,9 +60,35 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
     'trusted-root': Flags.string({ description: 'Sigstore trusted_root.json for verifying keyless bundles offline.' }),
   };
 
-  async run(): Promise<unknown[]> {
+  /** Without --key: "is this allowed here?" under the trust policy in effect (nothing is recorded). */
+  private async againstPolicy(reference: string, open: OpenArtifactOptions): Promise<PolicyVerification> {
+    const paths = resolvePaths(process.env);
+    const loaded = await loadConfig(process.cwd(), paths.config);
+    for (const w of loaded.warnings) this.warnLine(w);
+    const opened = await openArtifact(reference, open);
+    const signatureTarget = await openSignatureRepository(open);
+    try {
+      const verifier = createPolicyVerifier(loaded.config, { paths, env: process.env, record: false, signatureTarget });
+      const result = await verifier.verify(opened.target, opened.ref);
+      this.log(
+        `${opened.identity}@${result.digest}: allowed by trust rule "${result.rule.match}" (${result.rule.source ?? 'config'}), signed by ${result.signer}`,
+      );
+      return result;
+    } finally {
+      await opened.target.close();
+      if (signatureTarget) await signatureTarget.close();
+    }
+  }
+
+  async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Verify);
-    const open = { plainHttp: flags['plain-http'], registry: connectOptions(flags, (m) => this.warnLine(m)) };
+    const open = {
+      env: process.env,
+      plainHttp: flags['plain-http'],
+      registry: connectOptions(flags, (m) => this.warnLine(m)),
+    };
+    // No key material given: the CI question "is this allowed here?" under the trust policy.
+    if (!flags.key?.length && !flags['ca-roots'] && !flags['trusted-root']) return this.againstPolicy(args.ref, open);
     const options = await loadVerifyOptions(
       {
         ...(flags.key ? { keys: flags.key } : {}),

@@ -76,6 +76,7 @@ describe('init and schema', { timeout: 120_000 }, () => {
     assert.equal((await runCli(['schema', '--output', out])).code, 0);
     assert.deepEqual((await readdir(out)).sort(), [
       'agent-package.schema.json',
+      'aionctl-config.schema.json',
       'intents.schema.json',
       'models.schema.json',
       'modules.schema.json',

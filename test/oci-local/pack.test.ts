@@ -227,6 +227,10 @@ describe('extract', () => {
     await writeFile(layout.blobPath(wasm.digest), Buffer.from('\0asm\x01\0\0X'));
     const out = join(root, 'out');
     await assert.rejects(extractPackage(layout, '1.3.0', out), expectCode('RG009'));
+    // The output directory it created is removed again; a pre-existing one keeps only what it had.
+    await assert.rejects(readdir(out), /ENOENT/);
+    await mkdir(out);
+    await assert.rejects(extractPackage(layout, '1.3.0', out), expectCode('RG009'));
     const left = await readdir(out, { recursive: true });
     assert.ok(
       left.every((p) => !p.endsWith('.json') && !p.endsWith('.wasm') && !p.endsWith('.yaml') && !p.endsWith('.sh')),

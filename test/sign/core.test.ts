@@ -274,7 +274,7 @@ describe('sign: payload, manifest and key format are what cosign writes', () => 
     assert.equal(keyFingerprint(signer.publicKey), keyFingerprint(key.publicKey));
     for (const kms of ['awskms://alias/x', 'gcpkms://projects/p', 'hashivault://k'])
       assert.throws(
-        () => keySource(kms),
+        () => keySource(kms, {}),
         (e: AionError) => e.code === 'ST006' && /not supported yet/.test(e.message),
       );
     await assert.rejects(keySource('env://NOPE', {}).publicKey(), (e: AionError) => e.code === 'CI003');

@@ -8,7 +8,7 @@ import { parseReference } from '../../src/lib/oci/reference.js';
 import { openTarget } from '../../src/lib/oci/targets.js';
 import type { Target } from '../../src/lib/oci/types.js';
 import type { AionError } from '../../src/lib/errors/index.js';
-import { cacheKey, findTrustRule, openVerifiedCache, verifyAgainstPolicy } from '../../src/lib/sign/index.js';
+import { cacheKey, createPolicyVerifier, findTrustRule, openVerifiedCache } from '../../src/lib/sign/index.js';
 import { type CliResult, parseJson, runCli, tempDir } from '../helpers/cli.js';
 import { type TestRegistry, startRegistry } from '../helpers/registry.js';
 import { PASSWORD, pushArtifact } from './fixtures.js';
@@ -87,22 +87,37 @@ describe('trust policy: pull verifies by default', { timeout: 240_000 }, () => {
     );
     assert.ok(ls.some((r) => r.code === 'ST002'));
 
-    // The only way around: --insecure-skip-verify, with a warning.
-    const skipped = await cli(['pull', ref('team/b:1.0.0'), '--insecure-skip-verify', '-q']);
-    assert.equal(skipped.code, 0, skipped.stderr);
-    assert.match(skipped.stderr, /warning: signature verification is OFF/);
+    // The unmatched refusal (ST009) is recorded too.
+    assert.ok(ls.some((r) => r.code === 'ST009' && r.ref.includes('other/x')));
+
+    // A quarantined digest stays refused, even with --insecure-skip-verify, and even once validly signed.
+    const stillQuarantined = await cli(['pull', ref('team/b:1.0.0'), '--insecure-skip-verify', '--json', '-q']);
+    assert.equal(stillQuarantined.code, 6, stillQuarantined.stdout);
+    assert.equal(errorCode(stillQuarantined), 'ST013');
+    assert.equal((await cli(['sign', ref('team/b:1.0.0'), '--key', join(home.path, 'k1.key')])).code, 0);
+    assert.equal(errorCode(await cli(['pull', ref('team/b:1.0.0'), '--json', '-q'])), 'ST013');
 
     const rm = await cli(['quarantine', 'rm', b.digest.slice(7, 19), '--json']);
     assert.equal(rm.code, 0, rm.stdout);
     const after = parseJson<Array<{ digest: string }>>(await cli(['quarantine', 'ls', '--json']));
     assert.ok(!after.some((r) => r.digest === b.digest));
+
+    // Released: the only way around the policy is --insecure-skip-verify, with a warning.
+    await pushArtifact(await open('team/b2'), '1.0.0');
+    const skipped = await cli(['pull', ref('team/b2:1.0.0'), '--insecure-skip-verify', '-q']);
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.match(skipped.stderr, /warning: signature verification is OFF/);
+    const released = await cli(['pull', ref('team/b:1.0.0'), '--json', '-q']);
+    assert.equal(released.code, 0, released.stdout + released.stderr);
   });
 
-  it('requireSbom: refuses a signed package without an SBOM; sbom attach / get', async () => {
-    await pushArtifact(await open('team/sbom/app'), '1.0.0');
+  it('requireSbom: refuses a signed package without an SBOM, with junk or an unsigned one; sbom attach / get', async () => {
+    const app = await pushArtifact(await open('team/sbom/app'), '1.0.0');
+    const release = async () => assert.equal((await cli(['quarantine', 'rm', app.digest])).code, 0);
     assert.equal((await cli(['sign', ref('team/sbom/app:1.0.0'), '--key', join(home.path, 'k1.key')])).code, 0);
     const noSbom = await cli(['pull', ref('team/sbom/app:1.0.0'), '--json', '-q']);
     assert.equal(errorCode(noSbom), 'ST012');
+    await release();
     const missing = await cli(['sbom', 'get', ref('team/sbom/app:1.0.0'), '--json']);
     assert.equal(errorCode(missing), 'RG032'); // nothing attached: a lookup, not a security failure (exit 4)
     assert.equal(missing.code, 4);
@@ -118,8 +133,27 @@ describe('trust policy: pull verifies by default', { timeout: 240_000 }, () => {
     assert.equal(parseJson<{ mediaType: string }>(attached).mediaType, 'application/spdx+json');
     const got = await cli(['sbom', 'get', ref('team/sbom/app:1.0.0'), '--json']);
     assert.deepEqual(parseJson<{ document: unknown }>(got).document, doc);
+    // Attached but unsigned: does not count.
+    const unsigned = await cli(['pull', ref('team/sbom/app:1.0.0'), '--json', '-q']);
+    assert.equal(errorCode(unsigned), 'ST024', unsigned.stdout);
+    await release();
+    // Signed by a key that is not the rule's: does not count either.
+    const signedK2 = await cli([
+      'sbom',
+      'attach',
+      ref('team/sbom/app:1.0.0'),
+      spdx,
+      '--key',
+      join(home.path, 'k2.key'),
+    ]);
+    assert.equal(signedK2.code, 0, signedK2.stderr);
+    assert.equal(errorCode(await cli(['pull', ref('team/sbom/app:1.0.0'), '--json', '-q'])), 'ST024');
+    await release();
+    const signed = await cli(['sbom', 'attach', ref('team/sbom/app:1.0.0'), spdx, '--key', join(home.path, 'k1.key')]);
+    assert.equal(signed.code, 0, signed.stderr);
     const ok = await cli(['pull', ref('team/sbom/app:1.0.0'), '--json', '-q']);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.equal(parseJson<{ verified: { sbom: boolean } }>(ok).verified.sbom, true);
   });
 });
 
@@ -133,6 +167,12 @@ describe('verified-digest cache', { timeout: 120_000 }, () => {
     assert.equal((await cli(['sign', `oci:${dir}:signed`, '--key', join(home.path, 'k1.key')])).code, 0);
     const config = { trust: [{ match: 'oci:/**', keys: [join(home.path, 'k1.pub')] }] };
     const refOf = (tag: string) => parseReference(`oci:${dir}:${tag}`);
+    const verifyAgainstPolicy = (
+      t: Target,
+      r: ReturnType<typeof refOf>,
+      c: typeof config,
+      o: { paths: typeof paths },
+    ) => createPolicyVerifier(c, { ...o, env: {}, quarantine: false }).verify(t, r);
     const first = await verifyAgainstPolicy(target, refOf('signed'), config, { paths });
     assert.equal(first.cached, false);
     const second = await verifyAgainstPolicy(target, refOf('signed'), config, { paths });
@@ -164,7 +204,7 @@ describe('verified-digest cache', { timeout: 120_000 }, () => {
     other.fingerprints = ['0'.repeat(64)];
     await writeFile(forgedPath, JSON.stringify(other));
     assert.equal(await code(verifyAgainstPolicy(target, refOf('unsigned'), config, { paths })), 'ST001');
-    assert.equal(await openVerifiedCache(paths.cache).get(unsignedDigest, fingerprints, `oci:${dir}`), undefined);
+    assert.equal(await openVerifiedCache(paths).get(unsignedDigest, fingerprints, `oci:${dir}`), undefined);
     assert.equal(findTrustRule(config.trust, `oci:${dir}`)?.match, 'oci:/**');
   });
 });

@@ -21,7 +21,7 @@ export default class KeyPublic extends BaseCommand {
 
   async run(): Promise<PublicKeyResult> {
     const { flags } = await this.parse(KeyPublic);
-    const signer = await keySource(flags.key).signer(() => readPassword());
+    const signer = await keySource(flags.key, process.env).signer(() => readPassword(process.env));
     const pem = publicKeyPem(signer.publicKey);
     process.stdout.write(this.jsonEnabled() ? '' : pem);
     return { publicKey: pem, fingerprint: keyFingerprint(signer.publicKey) };

@@ -10,7 +10,7 @@ export default class QuarantineLs extends BaseCommand {
 
   async run(): Promise<QuarantineRecord[]> {
     await this.parse(QuarantineLs);
-    const records = await listQuarantine(resolvePaths().data);
+    const records = await listQuarantine(resolvePaths(process.env).data);
     if (records.length === 0) this.log('nothing is quarantined');
     for (const r of records) this.log(`${r.digest.slice(0, 19)}  ${r.code}  ${r.ref}  ${r.at}\n    ${r.reason}`);
     return records;

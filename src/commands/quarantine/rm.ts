@@ -17,7 +17,7 @@ export default class QuarantineRm extends BaseCommand {
 
   async run(): Promise<QuarantineRecord> {
     const { args } = await this.parse(QuarantineRm);
-    const record = await removeFromQuarantine(resolvePaths().data, args.digest);
+    const record = await removeFromQuarantine(resolvePaths(process.env).data, args.digest);
     this.log(`removed ${record.digest} (${record.ref}) from quarantine`);
     return record;
   }

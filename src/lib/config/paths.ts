@@ -22,7 +22,7 @@ export type { Env };
  * XDG base directories, or everything under one root when AIONCTL_HOME is set (tests and users isolate a whole
  * installation with one variable). Pure: reads only the env object it is given.
  */
-export function resolvePaths(env: Env = process.env): AionPaths {
+export function resolvePaths(env: Env): AionPaths {
   const root = env.AIONCTL_HOME;
   if (root) {
     return {

@@ -1,7 +1,8 @@
 import { basename } from 'node:path';
 
 /** Every document kind aionctl validates, each with its schema in manifests/. */
-export type ManifestKind = 'agent-package' | 'intents' | 'policies' | 'models' | 'modules' | 'onex-metadata';
+export type ManifestKind =
+  'agent-package' | 'intents' | 'policies' | 'models' | 'modules' | 'onex-metadata' | 'aionctl-config';
 
 export interface KindInfo {
   kind: ManifestKind;
@@ -48,6 +49,13 @@ export const KINDS: Record<ManifestKind, KindInfo> = {
     schemaFile: 'onex-metadata.schema.json',
     fileNames: [],
     summary: 'ONEX node metadata (*.onex.yaml)',
+  },
+  'aionctl-config': {
+    kind: 'aionctl-config',
+    schemaFile: 'aionctl-config.schema.json',
+    // Not picked up by directory walks: the config loader validates these files itself.
+    fileNames: [],
+    summary: 'aionctl configuration (.aionctl.yaml, config.yaml)',
   },
 };
 

@@ -259,3 +259,50 @@ export type SemVer = string;
 
 /** ISO 8601 (aionctl writes UTC with milliseconds and Z; older stampers wrote naive times). */
 export type Timestamp = string;
+
+/** aionctl configuration: the project file .aionctl.yaml and the user file config.yaml. Unknown keys are errors. */
+export type AionctlConfig = {
+  /** Defaults for `aionctl stamp`. */
+  stamp?: {
+    owner?: string;
+    author?: string;
+    copyright?: string;
+    description?: string;
+    version?: string;
+    runtime_language_hint?: string;
+    lifecycle?: "active" | "draft" | "deprecated" | "archived";
+    state_contract?: string;
+    meta_type?: string;
+    /** Globs (gitignore-like, relative to the project root) never stamped or checked. */
+    ignore?: string[];
+  };
+  /** Trust rules, first match wins. User rules come first and are authoritative; project rules only apply to names no user rule matches. */
+  trust?: TrustRule[];
+  /** User config only: whether trust rules of a project .aionctl.yaml are used for names no user rule matches (add, the default) or ignored. */
+  projectTrust?: "add" | "ignore";
+  /** Default registry repository prefix, e.g. localhost:5000/agents or oci:DIR. */
+  registry?: string;
+  /** Package name to a semver range or REPOSITORY@RANGE. */
+  packages?: {
+    [key: string]: string;
+  };
+  /** Settings of the background daemon. */
+  daemon?: {
+    idleTimeoutMs?: number;
+    maxQueue?: number;
+    cacheBytes?: number;
+    workers?: number;
+  };
+};
+
+/** Which keys may sign artifacts whose name (REGISTRY/REPOSITORY, store name or oci:/abs/path) matches the glob. */
+export type TrustRule = {
+  /** Glob over REGISTRY/REPOSITORY. */
+  match: string;
+  /** Public key files (relative to the file that names them) or env://VAR. */
+  keys: string[];
+  /** Require an SPDX or CycloneDX SBOM signed by one of the keys. */
+  requireSbom?: boolean;
+  /** Accept Sigstore bundles that do not name the repository in their in-toto subject (cosign-made bundles). */
+  allowUnboundBundles?: boolean;
+};

@@ -25,6 +25,12 @@ export type CopyEvent =
 export interface CopyOptions {
   /** Also copy the referrers (signatures, SBOMs, attestations) and cosign `sha256-<hex>.sig/.att/.sbom` tags. */
   referrers?: boolean;
+  /**
+   * Which referrers to copy: only those whose artifactType is listed and whose blobs total at most `maxBytes`
+   * (anyone can attach referrers to an artifact; a pull should not download whatever was attached). Cosign's
+   * `.sig/.att/.sbom` tags are size-checked the same way. Default: every referrer.
+   */
+  referrerPolicy?: { artifactTypes: ReadonlySet<string>; maxBytes: number };
   /** Parallel blob transfers (default 4). */
   concurrency?: number;
   onProgress?: (event: CopyEvent) => void;
@@ -48,6 +54,7 @@ const COSIGN_TAG_SUFFIXES = ['.sig', '.att', '.sbom'] as const;
 const MAX_REFERRER_DEPTH = 8;
 /** Config blobs are small JSON documents: a descriptor declaring more is refused before anything streams. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+const MAX_REFERRER_MANIFEST_BYTES = 64 * 1024;
 
 export async function copyArtifact(
   src: ReadTarget,
@@ -148,10 +155,24 @@ export async function copyArtifact(
     }
   }
 
+  /** Whether a referrer manifest is small and its blobs total at most the policy's cap. */
+  async function referrerFits(descriptor: Descriptor): Promise<boolean> {
+    const policy = options.referrerPolicy;
+    if (!policy) return true;
+    if (descriptor.size > MAX_REFERRER_MANIFEST_BYTES || !isManifestMediaType(descriptor.mediaType)) return false;
+    const parsed = parseManifest((await src.fetchManifest(descriptor)).bytes, descriptor);
+    const parts = [parsed.config, ...(parsed.layers ?? []), ...(parsed.manifests ?? [])];
+    const total = parts.reduce((sum, d) => sum + (typeof d?.size === 'number' && d.size >= 0 ? d.size : Infinity), 0);
+    return total <= policy.maxBytes;
+  }
+
   async function copyReferrers(subject: Descriptor, depth: number, srcTags: Set<string> | undefined): Promise<void> {
     if (depth > MAX_REFERRER_DEPTH) return;
+    const policy = options.referrerPolicy;
     for (const referrer of await src.referrers(subject)) {
       if (result.referrers.some((r) => r.digest === referrer.digest)) continue;
+      if (policy && !(referrer.artifactType !== undefined && policy.artifactTypes.has(referrer.artifactType))) continue;
+      if (!(await referrerFits(referrer))) continue;
       await copyChild(referrer);
       result.referrers.push(referrer);
       emit({ kind: 'referrer', descriptor: referrer, subject });
@@ -161,6 +182,7 @@ export async function copyArtifact(
       const tag = `sha256-${digestHex(subject.digest)}${suffix}`;
       if (!(await hasTag(srcTags, tag))) continue;
       const descriptor = await src.resolve(tag);
+      if (!(await referrerFits(descriptor))) continue;
       await copyManifest(descriptor, tag);
       if (!result.referrers.some((r) => r.digest === descriptor.digest)) result.referrers.push(descriptor);
       emit({ kind: 'referrer', descriptor, subject });

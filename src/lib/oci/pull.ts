@@ -8,7 +8,7 @@ import { lstat } from 'node:fs/promises';
 import type { Env } from '../env/index.js';
 import { AionError, fsError } from '../errors/index.js';
 import { cachingReadTarget } from './caching-target.js';
-import { type CopyEvent, copyArtifact } from './copy.js';
+import { type CopyEvent, type CopyOptions, copyArtifact } from './copy.js';
 import { type ExtractedFile, extractPackage } from './extract.js';
 import { formatReference, requireSelector } from './reference.js';
 import { openStore, storeNameFor } from './store.js';
@@ -30,6 +30,10 @@ export interface PullOptions<V = unknown> {
   extractTo?: string;
   /** Also pull referrers (signatures, SBOMs); default true. */
   referrers?: boolean;
+  /** Which referrers to copy and how large they may be (default: all). */
+  referrerPolicy?: CopyOptions['referrerPolicy'];
+  /** Replace existing files when extracting (`pull -o --force`). */
+  force?: boolean;
   concurrency?: number;
   onProgress?: (event: CopyEvent) => void;
   signal?: AbortSignal;
@@ -94,6 +98,7 @@ export async function pullArtifact<V = unknown>(
   try {
     await copyArtifact(cached, descriptor, store, tag, {
       referrers: options.referrers ?? true,
+      ...(options.referrerPolicy ? { referrerPolicy: options.referrerPolicy } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(signal ? { signal } : {}),
@@ -101,7 +106,7 @@ export async function pullArtifact<V = unknown>(
     let files: ExtractedFile[] = [];
     if (options.extractTo !== undefined) {
       // Extract from the store: its blobs are verified, and extractPackage refuses hostile titles.
-      files = (await extractPackage(store, descriptor, options.extractTo)).files;
+      files = (await extractPackage(store, descriptor, options.extractTo, { force: options.force ?? false })).files;
     }
     return {
       ref: pinned,

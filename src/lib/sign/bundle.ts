@@ -20,10 +20,14 @@ export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 export const MAX_BUNDLE_BYTES = 1024 * 1024;
 
-/** cosign v3's statement for `cosign sign`: subject = the image digest, empty predicate. */
-export function signStatement(digest: string, annotations?: Record<string, string>): Buffer {
+/**
+ * cosign v3's statement for `cosign sign`: subject = the image digest, empty predicate. aionctl also names the
+ * repository the signature is for in the subject's `name` (cosign ignores it): under the trust policy a bundle
+ * counts only for that repository, as a classic signature's docker-reference does.
+ */
+export function signStatement(digest: string, annotations?: Record<string, string>, name?: string): Buffer {
   const hex = digest.replace(/^sha256:/, '');
-  const subject: Record<string, unknown> = { digest: { sha256: hex } };
+  const subject: Record<string, unknown> = name ? { name, digest: { sha256: hex } } : { digest: { sha256: hex } };
   if (annotations && Object.keys(annotations).length > 0) subject.annotations = annotations;
   return Buffer.from(
     JSON.stringify({
@@ -62,6 +66,11 @@ export interface BundleVerifyOptions {
   /** Keyless: required SAN and OIDC issuer. */
   certificateIdentity?: string;
   certificateOidcIssuer?: string;
+  /**
+   * Under the trust policy: the repository the statement subject must name. A bundle naming another one is ST004;
+   * one naming none is ST021 unless `allowUnbound`.
+   */
+  binding?: { name: string; allowUnbound: boolean };
 }
 
 export function parseBundle(bytes: Uint8Array): Bundle {
@@ -83,19 +92,52 @@ export function parseBundle(bytes: Uint8Array): Bundle {
   }
 }
 
-function statementDigests(bundle: Bundle): string[] {
+interface StatementSubject {
+  name?: unknown;
+  digest?: { sha256?: string };
+}
+
+function statementSubjects(bundle: Bundle): StatementSubject[] {
   if (bundle.content.$case !== 'dsseEnvelope') return [];
   const env = bundle.content.dsseEnvelope;
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE)
     throw new AionError('ST005', `bundle payload type ${env.payloadType} is not in-toto`);
-  let st: { subject?: Array<{ digest?: { sha256?: string } }> };
+  let st: { subject?: StatementSubject[] };
   try {
     st = JSON.parse(Buffer.from(env.payload).toString('utf8'));
   } catch (err) {
     throw new AionError('ST005', 'bundle statement is not JSON', { cause: err });
   }
   if (!Array.isArray(st.subject)) throw new AionError('ST005', 'bundle statement has no subject');
-  return st.subject.map((s) => `sha256:${s?.digest?.sha256 ?? ''}`);
+  return st.subject.filter((s) => s && typeof s === 'object');
+}
+
+function statementDigests(bundle: Bundle): string[] {
+  return statementSubjects(bundle).map((s) => `sha256:${s?.digest?.sha256 ?? ''}`);
+}
+
+/** The identity-binding check of a verified bundle (see BundleVerifyOptions.binding). */
+function checkBinding(bundle: Bundle, options: BundleVerifyOptions): void {
+  const binding = options.binding;
+  if (!binding) return;
+  const subjects = statementSubjects(bundle).filter(
+    (s) => !options.artifactDigest || `sha256:${s.digest?.sha256 ?? ''}` === options.artifactDigest,
+  );
+  const names = subjects.map((s) => s.name).filter((n): n is string => typeof n === 'string' && n !== '');
+  if (names.length === 0) {
+    if (binding.allowUnbound) return;
+    throw Object.assign(
+      new AionError('ST021', `the bundle does not name the repository it was signed for (${binding.name} expected)`, {
+        hint: 'sign with aionctl (it names the repository), or set allowUnboundBundles: true on the trust rule',
+      }),
+      { stage: 7 },
+    );
+  }
+  const ok = names.some((n) => n === binding.name || n.startsWith(`${binding.name}:`));
+  if (!ok)
+    throw Object.assign(new AionError('ST004', `the bundle was signed for ${names.join(', ')}, not ${binding.name}`), {
+      stage: 7,
+    });
 }
 
 /** The payload a verified bundle signed (in-toto statement, or the message digest), for printing. */
@@ -172,8 +214,10 @@ export async function verifyBundle(bundle: Bundle, options: BundleVerifyOptions)
             }
           : undefined;
       const signer = new Verifier(material, thresholds).verify(toSignedEntity(effective, options.artifact), policy);
+      checkBinding(bundle, options);
       return signer.identity?.subjectAlternativeName ?? (key ? keyHint(key) : 'certificate');
     } catch (err) {
+      if (err instanceof AionError) throw err;
       lastError = err;
     }
   }

@@ -33,13 +33,13 @@ export function defaultIdentity(ref: ArtifactReference): string {
 }
 
 export interface OpenArtifactOptions {
-  env?: Env;
+  env: Env;
   plainHttp?: boolean;
   registry?: ConnectOptions;
 }
 
-export async function openArtifact(reference: string, options: OpenArtifactOptions = {}): Promise<OpenedArtifact> {
-  const env = options.env ?? process.env;
+export async function openArtifact(reference: string, options: OpenArtifactOptions): Promise<OpenedArtifact> {
+  const env = options.env;
   const ref = parseReference(reference, { plainHttp: options.plainHttp });
   const selector = requireSelector(ref);
   const target = await openTarget(ref, { env, registry: options.registry });
@@ -47,8 +47,8 @@ export async function openArtifact(reference: string, options: OpenArtifactOptio
 }
 
 /** $COSIGN_REPOSITORY: another repository (same kind of place) that holds the `.sig` tags. */
-export async function openSignatureRepository(options: OpenArtifactOptions = {}): Promise<Target | undefined> {
-  const env = options.env ?? process.env;
+export async function openSignatureRepository(options: OpenArtifactOptions): Promise<Target | undefined> {
+  const env = options.env;
   const repo = env.COSIGN_REPOSITORY;
   if (!repo) return undefined;
   const ref = parseReference(repo, { plainHttp: options.plainHttp });

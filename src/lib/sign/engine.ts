@@ -162,7 +162,10 @@ export async function signArtifact(target: Target, selector: string, options: Si
     }
   }
   if (options.bundle) {
-    const bundleBytes = await buildKeyBundle(options.signer, signStatement(artifact.digest, options.annotations));
+    const bundleBytes = await buildKeyBundle(
+      options.signer,
+      signStatement(artifact.digest, options.annotations, options.identity),
+    );
     result.bundleManifest = await pushBundleReferrer(target, artifact, bundleBytes);
     result.added = true;
   }
@@ -235,6 +238,7 @@ async function verifyBundleReferrers(
         trustedRoot: options.trustedRoot,
         certificateIdentity: options.certificateIdentity,
         certificateOidcIssuer: options.certificateOidcIssuer,
+        binding: options.bundleBinding,
       });
       const payload = bundlePayload(bundle);
       report.verified.push({
@@ -260,6 +264,8 @@ export interface ArtifactVerifyOptions extends Omit<VerifyOptions, 'artifactDige
   trustedRoot?: unknown;
   certificateIdentity?: string;
   certificateOidcIssuer?: string;
+  /** Require bundles to name this repository (the trust policy does; `verify --key` does not, like cosign). */
+  bundleBinding?: { name: string; allowUnbound: boolean };
 }
 
 export interface ArtifactVerification {

@@ -72,7 +72,7 @@ class PemKeySource implements KeySource {
 }
 
 /** Parses `--key`: a path, `env://VAR`, or a KMS URI (refused for now, with a clear error). */
-export function keySource(ref: string, env: Env = process.env): KeySource {
+export function keySource(ref: string, env: Env): KeySource {
   if (ref.trim() === '') throw new AionError('CI001', '--key is empty');
   const kms = KMS_SCHEMES.find((s) => ref.startsWith(s));
   if (kms)

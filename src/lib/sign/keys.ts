@@ -26,6 +26,9 @@ export interface SigningKey {
   publicKey: KeyObject;
 }
 
+/** Shorter RSA keys are factorable: refused for signing and verifying alike. */
+export const MIN_RSA_BITS = 2048;
+
 /** Refuses key types we cannot sign or verify exactly as cosign does. */
 export function assertSupportedKey(key: KeyObject, what: string): void {
   const type = key.asymmetricKeyType;
@@ -34,7 +37,13 @@ export function assertSupportedKey(key: KeyObject, what: string): void {
     if (curve === 'prime256v1' || curve === 'secp384r1' || curve === 'secp521r1') return;
     throw new AionError('ST006', `${what}: unsupported elliptic curve ${curve}`, { hint: 'use ECDSA P-256' });
   }
-  if (type === 'rsa') return;
+  if (type === 'rsa') {
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits >= MIN_RSA_BITS) return;
+    throw new AionError('ST022', `${what}: RSA key of ${bits} bits is too short (at least ${MIN_RSA_BITS})`, {
+      hint: 'use ECDSA P-256 (cosign default) or RSA of 2048 bits or more',
+    });
+  }
   throw new AionError('ST006', `${what}: unsupported key type ${type}`, {
     hint:
       type === 'ed25519'

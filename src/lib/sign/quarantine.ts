@@ -52,7 +52,38 @@ export async function listQuarantine(dataDir: string): Promise<QuarantineRecord[
 }
 
 export async function isQuarantined(dataDir: string, digest: string): Promise<QuarantineRecord | undefined> {
-  return (await listQuarantine(dataDir)).find((r) => r.digest === digest);
+  if (!DIGEST.test(digest)) return undefined;
+  const path = join(quarantineDir(dataDir), `${digest.slice(7)}.json`);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // Unreadable record: still quarantined (fail closed).
+    return { ref: '', digest, code: 'ST013', reason: `unreadable quarantine record ${path}`, at: '' };
+  }
+  try {
+    const record = JSON.parse(text) as QuarantineRecord;
+    return { ...record, digest };
+  } catch {
+    return { ref: '', digest, code: 'ST013', reason: `broken quarantine record ${path}`, at: '' };
+  }
+}
+
+/**
+ * ST013 (exit 6) when `digest` is quarantined. Pull, install and run call this before using an artifact, even
+ * with --insecure-skip-verify; only `aionctl quarantine rm` releases a digest (a later valid signature does not).
+ */
+export async function assertNotQuarantined(paths: { data: string }, digest: string): Promise<void> {
+  const record = await isQuarantined(paths.data, digest);
+  if (!record) return;
+  throw new AionError(
+    'ST013',
+    `${digest} is quarantined${record.code && record.code !== 'ST013' ? ` (${record.code}: ${record.reason})` : ''}`,
+    {
+      hint: `inspect it with \`aionctl quarantine ls\`; release it with \`aionctl quarantine rm ${digest.slice(7, 19)}\``,
+    },
+  );
 }
 
 /** Removes the record of `digest` (a full sha256 digest or a unique hex prefix of at least 7 characters). */

@@ -9,4 +9,5 @@ export const FS_CODES: readonly ErrorCodeSpec[] = [
   { code: 'FS006', summary: 'A lock could not be acquired (another aionctl process holds it).' },
   { code: 'FS007', summary: 'A path escapes its root (`..`, absolute path or symlink where none is allowed).' },
   { code: 'FS010', summary: 'An output directory (`pull -o`) exists and is not a directory.' },
+  { code: 'FS013', summary: 'A file that `pull -o` would write already exists (pass --force to replace it).' },
 ];

@@ -35,4 +35,25 @@ export const ST_CODES: readonly ErrorCodeSpec[] = [
     code: 'ST015',
     summary: 'A signature verifies but its payload lacks an annotation required with `verify -a key=value`.',
   },
+  {
+    code: 'ST020',
+    summary:
+      'A configuration file is not safe to trust: owned by another user (not you or root) or writable by group/others (like git safe.directory).',
+  },
+  {
+    code: 'ST021',
+    summary:
+      'A signature does not name the repository it was made for (a bundle without an identity binding) and the trust rule does not set allowUnboundBundles.',
+  },
+  { code: 'ST022', summary: 'An RSA key is shorter than 2048 bits.' },
+  {
+    code: 'ST023',
+    summary:
+      'The verified-digest cache directory or its key is not private (owned by another user or group/other accessible).',
+  },
+  {
+    code: 'ST024',
+    summary:
+      'An attached SBOM (or referrer) is not usable: not SPDX/CycloneDX JSON, too large, or not signed by a key of the trust rule.',
+  },
 ];
