@@ -1,4 +1,5 @@
 import { AionError } from '../errors/index.js';
+import { findDuplicateKeys } from '../manifest/unique-keys.js';
 import { type Fields, isSafePlain, KNOWN_FIELDS } from './fields.js';
 import { CLOSE_TEXT, type CommentStyle, OPEN_TEXT } from './styles.js';
 import { type Line, lineAt, lineNumberAt } from './text.js';
@@ -172,8 +173,16 @@ function parseFields(yamlText: string, locate: Locate): Fields {
   if (simple) return simple;
   if (!yamlModule) throw new NeedsYaml();
   const { parseDocument, isMap, isScalar, isNode } = yamlModule;
-  const doc = parseDocument(yamlText, { uniqueKeys: true, prettyErrors: true, schema: 'core' });
+  const doc = parseDocument(yamlText, { uniqueKeys: false, prettyErrors: true, schema: 'core' });
   const firstError = doc.errors[0];
+  const duplicate = firstError ? undefined : findDuplicateKeys(doc.contents, 1)[0];
+  if (duplicate) {
+    const lineNo = yamlText.slice(0, duplicate.offset).split('\n').length;
+    throw new AionError('MD003', `the metadata block is not valid YAML: duplicate key "${duplicate.key}"`, {
+      position: locate(lineNo, duplicate.offset - yamlText.lastIndexOf('\n', duplicate.offset - 1)),
+      hint: 'keep one line per field; the file was not changed',
+    });
+  }
   if (firstError) {
     const pos = firstError.linePos?.[0];
     // The library's "at line N, column M" counts inside the block; the position below is in the file.
