@@ -8,7 +8,7 @@ import { findDuplicateKeys, loadPackage, MAX_IO_SCHEMA_BYTES, validatePaths } fr
 import { parseJson, REPO_ROOT, runCli, tempDir } from '../helpers/cli.js';
 
 /** §2.1 of the reference architecture, verbatim, with its two schema files. */
-const REFERENCE = join(REPO_ROOT, 'test', 'manifest', 'reference-aip');
+const REFERENCE = join(REPO_ROOT, 'test', 'fixtures', 'reference-aip');
 const WASM = Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
 interface Report {
