@@ -16,7 +16,7 @@ interface Report {
   summary: { errors: number; warnings: number; valid: number };
 }
 
-describe('validate: the reference AIP and runtime.module (issue 9.2)', { timeout: 120_000 }, () => {
+describe('validate: the reference AIP and runtime.module (issue 9.2)', { timeout: 600_000 }, () => {
   let dir: { path: string; cleanup: () => Promise<void> };
   before(async () => {
     dir = await tempDir('aionctl-manifest-hard-');
@@ -85,7 +85,7 @@ describe('validate: the reference AIP and runtime.module (issue 9.2)', { timeout
   });
 });
 
-describe('validate: hostile sizes (issue 10.14)', { timeout: 120_000 }, () => {
+describe('validate: hostile sizes (issue 10.14)', { timeout: 600_000 }, () => {
   let dir: { path: string; cleanup: () => Promise<void> };
   before(async () => {
     dir = await tempDir('aionctl-manifest-size-');
