@@ -151,7 +151,7 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
       threads: flags.threads,
       diff: flags.diff,
       context: {
-        now: stampNow(),
+        now: stampNow(process.env),
         newUuid: randomUUID,
         defaults,
         overrides,
