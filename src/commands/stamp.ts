@@ -10,6 +10,8 @@ import {
   SKIP_REASONS,
   type SkipReason,
   type StampRunResult,
+  assertOneLineValues,
+  defaultOwner,
   stampFiles,
   stampNow,
 } from '../lib/stamp/index.js';
@@ -17,6 +19,7 @@ import {
 const CHANGE_TEXT: Record<string, string> = {
   missing: 'no metadata block',
   stale: 'stale hash: edited since it was stamped',
+  updated: 'new field values',
   noncanonical: 'block not in canonical form',
 };
 
@@ -79,12 +82,16 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
     exclude: Flags.string({
       char: 'x',
       multiple: true,
+      // One value per occurrence: `stamp -x 'gen/**' a.py b.py` must keep a.py and b.py as files (pre-commit's shape).
+      multipleNonGreedy: true,
       description: 'Glob (gitignore-like, relative to the working directory) of paths to leave alone; repeatable.',
     }),
     'regenerate-uuid': Flags.boolean({
       description: "Give the named files a fresh uuid (for a copied file that duplicates another file's uuid).",
     }),
-    owner: Flags.string({ description: 'Set owner (default: stamp.owner in .aionctl.yaml, else "OmniNode Team").' }),
+    owner: Flags.string({
+      description: 'Set owner (default: stamp.owner in .aionctl.yaml, else git config user.name, else the OS user).',
+    }),
     author: Flags.string({ description: 'Set author (default: stamp.author, else the owner).' }),
     copyright: Flags.string({ description: 'Set copyright (default: stamp.copyright, else the owner).' }),
     description: Flags.string({ description: 'Set description (default: stamp.description).' }),
@@ -103,7 +110,10 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
       max: 64,
       description: 'Threads that read and hash files (default: one per CPU, at most 8, with 4+ CPUs and 2,000+ files).',
     }),
-    quiet: Flags.boolean({ char: 'q', description: 'Print only errors (the exit code tells the rest).' }),
+    quiet: Flags.boolean({
+      char: 'q',
+      description: 'Print only errors and the files stamp changed (the exit code tells the rest).',
+    }),
     verbose: Flags.boolean({ char: 'v', description: 'Also list unchanged and skipped files with the reason.' }),
   };
 
@@ -114,11 +124,16 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
     const stampConfig: StampConfig = loaded.config.stamp ?? {};
     const defaults = fieldDefaults(stampConfig);
     for (const w of loaded.warnings) this.warnLine(w);
+    assertOneLineValues(defaults, (field) => `stamp.${field} in ${loaded.projectFile ?? 'the configuration'}`);
     const overrides: FieldValues = {};
+    const flagOf: Record<string, string> = {};
     for (const [flag, field] of Object.entries(FIELD_FLAGS)) {
       const value = flags[flag as keyof typeof FIELD_FLAGS];
       if (value !== undefined) overrides[field] = value;
+      flagOf[field] = `--${flag}`;
     }
+    assertOneLineValues(overrides, (field) => flagOf[field] ?? field);
+    defaults.owner ??= await defaultOwner(cwd, process.env);
     const paths = argv as string[];
     if (flags['regenerate-uuid'] && paths.length === 0) {
       throw new AionError('CI001', '--regenerate-uuid needs the files to renumber', {
@@ -137,29 +152,35 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
       threads: flags.threads,
       diff: flags.diff,
       context: {
-        now: stampNow(),
+        now: stampNow(process.env),
         newUuid: randomUUID,
         defaults,
         overrides,
         regenerateUuid: flags['regenerate-uuid'],
       },
     });
-    this.report(result, flags.quiet, flags.verbose);
+    this.report(result, flags.quiet, flags.verbose, flags.diff);
     this.setExitCode(result.exitCode);
     return result;
   }
 
-  private report(result: StampRunResult, quiet: boolean, verbose: boolean): void {
+  private report(result: StampRunResult, quiet: boolean, verbose: boolean, diff: boolean): void {
+    if (this.jsonEnabled()) return;
+    // With --diff, stdout carries the patch and nothing else (`stamp --check --diff | git apply`): status to stderr.
+    const status = (line: string) => (diff ? process.stderr.write(`${line}\n`) : this.log(line));
     for (const file of result.files) {
       if (file.status === 'error') this.printError(file);
-      else if (quiet) continue;
-      else if (file.status === 'stamped' || file.status === 'would-stamp') {
-        const verb = file.status === 'stamped' ? 'stamped' : 'would stamp';
-        this.log(`${file.path}: ${verb} (${CHANGE_TEXT[file.reason as string] ?? file.reason})`);
+      else if (file.status === 'stamped') {
+        // Files changed on disk are always named, --quiet or not (the pre-commit hook relies on it).
+        status(`${file.path}: stamped (${changeText(file)})`);
+        if (file.diff) process.stdout.write(file.diff);
+      } else if (quiet) continue;
+      else if (file.status === 'would-stamp') {
+        status(`${file.path}: would stamp (${changeText(file)})`);
         if (file.diff) process.stdout.write(file.diff);
       } else if (verbose && file.status === 'skipped') {
-        this.log(`${file.path}: skipped (${SKIP_REASONS[file.reason as SkipReason] ?? file.reason})`);
-      } else if (verbose && file.status === 'unchanged') this.log(`${file.path}: up to date`);
+        status(`${file.path}: skipped (${SKIP_REASONS[file.reason as SkipReason] ?? file.reason})`);
+      } else if (verbose && file.status === 'unchanged') status(`${file.path}: up to date`);
     }
     for (const dup of result.duplicates) {
       if (this.jsonEnabled()) break;
@@ -175,7 +196,7 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
       : [`${s.stamped} stamped`, `${s.unchanged} unchanged`];
     parts.push(`${s.skipped} skipped`, `${s.error} error${s.error === 1 ? '' : 's'}`);
     if (s.duplicates) parts.push(`${s.duplicates} duplicate uuid${s.duplicates === 1 ? '' : 's'}`);
-    this.log(`${result.check ? 'check' : 'stamp'}: ${result.files.length} files: ${parts.join(', ')}`);
+    status(`${result.check ? 'check' : 'stamp'}: ${result.files.length} files: ${parts.join(', ')}`);
   }
 
   private printError(file: FileResult): void {
@@ -192,6 +213,11 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
     process.stderr.write(`${this.err('red', 'error')} ${e.code}: ${where}: ${message}\n`);
     if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
   }
+}
+
+function changeText(file: FileResult): string {
+  if (file.reason === 'updated' && file.fields && file.fields.length > 0) return `new ${file.fields.join(', ')}`;
+  return CHANGE_TEXT[file.reason as string] ?? String(file.reason);
 }
 
 /** Stamp defaults from the configuration (types and the lifecycle value were checked by the config schema). */

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { HELLO_WASM_BASE64 } from '../../src/lib/manifest/scaffold.js';
 import { parseJson, REPO_ROOT, runCli, tempDir } from '../helpers/cli.js';
 
-describe('init and schema', { timeout: 120_000 }, () => {
+describe('init and schema', { timeout: 600_000 }, () => {
   let dir: { path: string; cleanup: () => Promise<void> };
   before(async () => {
     dir = await tempDir();

@@ -17,7 +17,7 @@ const AIP = [
   '',
 ].join('\n');
 
-describe('validate', { timeout: 120_000 }, () => {
+describe('validate', { timeout: 600_000 }, () => {
   let dir: { path: string; cleanup: () => Promise<void> };
   before(async () => {
     dir = await tempDir();

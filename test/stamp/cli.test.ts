@@ -297,11 +297,13 @@ describe('aionctl stamp (CLI)', () => {
     assert.equal(after.code, 0, after.stdout + after.stderr);
   });
 
-  it('flags set fields; config defaults apply; --quiet prints nothing on success; a missing path is FS001 exit 3', async () => {
+  it('flags set fields; --quiet names only the files it changed; a missing path is FS001 exit 3', async () => {
     const dir = await tree({ 'a.md': '# A\n' });
     const q = await stamp(['-q', '--owner', 'Flag Owner', '--lifecycle', 'draft'], dir);
     assert.equal(q.code, 0);
-    assert.equal(q.stdout, '');
+    assert.equal(q.stdout, 'a.md: stamped (no metadata block)\n');
+    const again = await stamp(['-q', '--owner', 'Flag Owner', '--lifecycle', 'draft'], dir);
+    assert.equal(again.stdout + again.stderr, '', 'nothing changed, nothing printed');
     const text = await readFile(join(dir, 'a.md'), 'utf8');
     assert.match(text, /^owner: Flag Owner$/m);
     assert.match(text, /^lifecycle: draft$/m);
@@ -328,7 +330,10 @@ describe('aionctl stamp (CLI)', () => {
       env: { ...env(), SOURCE_DATE_EPOCH: '1800000000' },
     });
     assert.equal(shown.code, 1);
-    const patch = shown.stdout.slice(shown.stdout.indexOf('--- a/a.sh'), shown.stdout.indexOf('check: '));
+    assert.ok(shown.stdout.startsWith('--- a/a.sh\n'), `with --diff stdout is the patch only:\n${shown.stdout}`);
+    assert.match(shown.stderr, /^a\.sh: would stamp \(stale hash: edited since it was stamped\)$/m);
+    assert.match(shown.stderr, /^check: 1 files: 1 to stamp/m);
+    const patch = shown.stdout;
     assert.match(patch, /^-# hash: "[0-9a-f]{64}"$/m);
     assert.match(patch, /^\+# last_modified_at: "2027-01-15T08:00:00\.000Z"$/m);
     assert.equal(await readFile(join(dir, 'a.sh'), 'utf8'), before, '--check --diff wrote the file');

@@ -226,6 +226,7 @@ describe('rule 3: the hash seals the fields and the body', () => {
     const ctx = fixedContext({
       newUuid: () => '9b2e4c1a-3f5d-4e7b-8a6c-1d2e3f4a5b6c',
       now: '2025-01-01T00:00:00.000Z',
+      defaults: { owner: 'OmniNode Team' },
     });
     assert.equal(stamped(m[2]!, m[1]!, ctx), m[3]);
   });

@@ -56,11 +56,17 @@ describe('rule 10: the pre-commit hooks, run by the real pre-commit', { timeout:
         '      - id: aionctl-stamp-check',
         '      - id: aionctl-stamp',
         '      - id: aionctl-stamp-repo',
+        // Issue 9.1: pre-commit appends the file names after `args:`, so `-x GLOB` must take one value only.
+        '      - id: aionctl-stamp',
+        '        alias: stamp-skip-gen',
+        "        args: ['-x', 'gen/**']",
         '',
       ].join('\n'),
     );
     await writeFile(join(project, 'tool.py'), 'print("hi")\n');
     await writeFile(join(project, 'data.json'), '{"a": 1}\n');
+    await mkdir(join(project, 'gen'));
+    await writeFile(join(project, 'gen', 'out.py'), 'x = 1\n');
     git(['add', '-A'], project);
     env = {
       ...process.env,
@@ -86,6 +92,17 @@ describe('rule 10: the pre-commit hooks, run by the real pre-commit', { timeout:
     assert.equal(r.code, 1, r.out);
     assert.match(r.out, /tool\.py: would stamp \(no metadata block\)/);
     assert.equal(await readFile(join(project, 'tool.py'), 'utf8'), 'print("hi")\n');
+  });
+
+  it('args: [-x, GLOB] then the file names: only the named files outside GLOB are stamped, and named', async () => {
+    const config = await readFile(join(project, '.pre-commit-config.yaml'), 'utf8');
+    const r = preCommit(['run', 'stamp-skip-gen', '--files', 'tool.py', 'gen/out.py']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /files were modified by this hook/);
+    assert.match(r.out, /^tool\.py: stamped \(no metadata block\)$/m, 'the hook runs with --quiet and still names it');
+    assert.match(await readFile(join(project, 'tool.py'), 'utf8'), /^# === OmniNode:Metadata ===/);
+    assert.equal(await readFile(join(project, 'gen', 'out.py'), 'utf8'), 'x = 1\n', 'excluded by -x');
+    assert.equal(await readFile(join(project, '.pre-commit-config.yaml'), 'utf8'), config, 'not named: left alone');
   });
 
   it('aionctl-stamp stamps (pre-commit fails because files changed), then every hook passes', async () => {

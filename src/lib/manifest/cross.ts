@@ -2,7 +2,7 @@
  * Checks that need more than one document: registry files against each other, and a package against the files
  * it names. Pure over parsed documents except `checkPackageFiles`, which reads the referenced files.
  */
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import semver from 'semver';
 import { parseReference } from '../oci/reference.js';
@@ -212,6 +212,38 @@ function insidePackage(root: string, rel: string): string | undefined {
   return full;
 }
 
+/** The module of a wasm package that names none (`runtime.module` is optional). */
+export const DEFAULT_MODULE = 'module.wasm';
+/** Package I/O schemas are small documents: bigger or deeper ones are refused (SC021) before they are compiled. */
+export const MAX_IO_SCHEMA_BYTES = 1024 * 1024;
+export const MAX_IO_SCHEMA_DEPTH = 128;
+
+/** Reads the first 4 bytes only: a 3 GB module is not loaded to check its magic number. */
+function hasWasmHeader(file: string): boolean {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const head = Buffer.alloc(4);
+    const n = readSync(fd, head, 0, 4, 0);
+    return n === 4 && head.equals(Buffer.from([0, 0x61, 0x73, 0x6d]));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Depth of a JSON value, iteratively (a 5,000-deep schema must not overflow the stack); stops past `cap`. */
+function nestingDepth(value: unknown, cap: number): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > max) max = depth;
+    if (max > cap) return max;
+    for (const child of Object.values(item as object)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
 /** Checks the files an agent package names: its module, its I/O schemas, and its dependency ranges. */
 export function checkPackageFiles(source: SourceDocument): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -231,21 +263,36 @@ export function checkPackageFiles(source: SourceDocument): Diagnostic[] {
     }
     return full;
   };
-  if (typeof runtime.module === 'string') {
-    const full = fileAt(['runtime', 'module'], runtime.module, 'runtime.module');
-    if (
-      full &&
-      !readFileSync(full)
-        .subarray(0, 4)
-        .equals(Buffer.from([0, 0x61, 0x73, 0x6d]))
-    ) {
+  const moduleRel = typeof runtime.module === 'string' ? runtime.module : DEFAULT_MODULE;
+  if (runtime.type === 'wasm' || typeof runtime.module === 'string') {
+    const modulePath: PathSegment[] = typeof runtime.module === 'string' ? ['runtime', 'module'] : ['runtime'];
+    const what = typeof runtime.module === 'string' ? 'runtime.module' : 'runtime.module (default)';
+    const full = insidePackage(root, moduleRel);
+    if (!full) {
       out.push(
         at(
           source,
-          ['runtime', 'module'],
-          'SC015',
-          `runtime.module "${runtime.module}" is not a WebAssembly module (no \\0asm header)`,
+          modulePath,
+          'SC014',
+          `${what} "${moduleRel}" is outside the package (absolute, "..", or a symlink out)`,
         ),
+      );
+    } else if (!existsSync(full)) {
+      // A source tree before its build: valid, but pack and run need the module (loadPackage refuses it).
+      out.push({
+        ...at(
+          source,
+          modulePath,
+          'SC020',
+          `${what} "${moduleRel}" does not exist yet: pack and run need it (build it first)`,
+        ),
+        severity: 'warning',
+      });
+    } else if (!statSync(full).isFile()) {
+      out.push(at(source, modulePath, 'SC014', `${what} "${moduleRel}" is not a regular file`));
+    } else if (!hasWasmHeader(full)) {
+      out.push(
+        at(source, modulePath, 'SC015', `${what} "${moduleRel}" is not a WebAssembly module (no \\0asm header)`),
       );
     }
   }
@@ -256,6 +303,18 @@ export function checkPackageFiles(source: SourceDocument): Diagnostic[] {
     const path: PathSegment[] = ['entrypoints', 'schema', which];
     const full = fileAt(path, rel, `${which} schema`);
     if (!full) continue;
+    const size = statSync(full).size;
+    if (size > MAX_IO_SCHEMA_BYTES) {
+      out.push(
+        at(
+          source,
+          path,
+          'SC021',
+          `${which} schema "${rel}" is ${size} bytes; I/O schemas are limited to ${MAX_IO_SCHEMA_BYTES} bytes`,
+        ),
+      );
+      continue;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(readFileSync(full, 'utf8'));
@@ -263,25 +322,36 @@ export function checkPackageFiles(source: SourceDocument): Diagnostic[] {
       out.push(at(source, path, 'SC015', `${which} schema "${rel}" is not JSON: ${(err as Error).message}`));
       continue;
     }
+    if (nestingDepth(parsed, MAX_IO_SCHEMA_DEPTH) > MAX_IO_SCHEMA_DEPTH) {
+      out.push(at(source, path, 'SC021', `${which} schema "${rel}" nests deeper than ${MAX_IO_SCHEMA_DEPTH} levels`));
+      continue;
+    }
     const ajv = userAjv();
-    if (typeof parsed !== 'boolean' && !isObj(parsed)) {
-      out.push(at(source, path, 'SC015', `${which} schema "${rel}" must be a JSON object`));
-    } else if (!ajv.validateSchema(parsed)) {
-      const first = ajv.errors?.[0];
-      out.push(
-        at(
-          source,
-          path,
-          'SC015',
-          `${which} schema "${rel}" is not a valid JSON Schema: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim(),
-        ),
-      );
-    } else {
-      try {
-        ajv.compile(parsed as object);
-      } catch (err) {
-        out.push(at(source, path, 'SC015', `${which} schema "${rel}" does not compile: ${(err as Error).message}`));
+    try {
+      if (typeof parsed !== 'boolean' && !isObj(parsed)) {
+        out.push(at(source, path, 'SC015', `${which} schema "${rel}" must be a JSON object`));
+      } else if (!ajv.validateSchema(parsed)) {
+        const first = ajv.errors?.[0];
+        out.push(
+          at(
+            source,
+            path,
+            'SC015',
+            `${which} schema "${rel}" is not a valid JSON Schema: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim(),
+          ),
+        );
+      } else {
+        try {
+          ajv.compile(parsed as object);
+        } catch (err) {
+          if (err instanceof RangeError) throw err;
+          out.push(at(source, path, 'SC015', `${which} schema "${rel}" does not compile: ${(err as Error).message}`));
+        }
       }
+    } catch (err) {
+      // A schema within the depth cap can still recurse too far through its $refs.
+      if (!(err instanceof RangeError)) throw err;
+      out.push(at(source, path, 'SC021', `${which} schema "${rel}" is too complex to compile (${err.message})`));
     }
   }
   if (isObj(data.dependencies)) {

@@ -7,11 +7,15 @@ export interface Diagnostic {
   message: string;
   /** JSON pointer of the offending value, when it comes from the document. */
   pointer?: string;
+  /** `warning` does not make the file invalid (validate exits 0); absent means error. */
+  severity?: 'warning';
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.col}  ${d.code}  ${d.message}`;
+  return `${d.file}:${d.line}:${d.col}  ${d.code}  ${d.severity === 'warning' ? 'warning: ' : ''}${d.message}`;
 }
+
+export const isWarning = (d: Diagnostic): boolean => d.severity === 'warning';
 
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
   return list.sort(

@@ -1,5 +1,15 @@
-export { checkPackageFiles, checkRegistryGroup, DEFAULT_ROUTES, ociRefProblem, type ParsedFile } from './cross.js';
-export { type Diagnostic, formatDiagnostic } from './diagnostics.js';
+export {
+  checkPackageFiles,
+  checkRegistryGroup,
+  DEFAULT_MODULE,
+  DEFAULT_ROUTES,
+  MAX_IO_SCHEMA_BYTES,
+  MAX_IO_SCHEMA_DEPTH,
+  ociRefProblem,
+  type ParsedFile,
+} from './cross.js';
+export { type Diagnostic, formatDiagnostic, isWarning } from './diagnostics.js';
+export { type DuplicateKey, findDuplicateKeys } from './unique-keys.js';
 export { detectKind, KIND_NAMES, KINDS, type KindInfo, kindFromFileName, type ManifestKind } from './kinds.js';
 export { type LoadedPackage, loadPackage, PACKAGE_MANIFEST } from './package.js';
 export { toSarif } from './sarif.js';

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { AionError, isAionError } from '../errors/index.js';
+import { DEFAULT_MODULE } from './cross.js';
 import { formatDiagnostic } from './diagnostics.js';
 import type { AgentPackage } from './types.generated.js';
 import { parseSource, readManifestText } from './source.js';
@@ -17,7 +18,8 @@ export interface LoadedPackage {
 }
 
 /**
- * Loads and fully validates a package directory (schema + the files it names). Every later command (pack, run,
+ * Loads and fully validates a package directory (schema + the files it names); unlike `validate`, a missing module
+ * (a warning there) is refused with SC014. Every later command (pack, run,
  * install) reads packages through this. Throws SC (invalid, with the first problem's position and the count) or
  * FS (unreadable) errors.
  */
@@ -37,7 +39,20 @@ export function loadPackage(dir: string): LoadedPackage {
     throw err;
   }
   const { source, diagnostics: parseErrors } = parseSource(manifestPath, text);
-  const diagnostics = source ? validateSource(source, 'agent-package') : parseErrors;
+  // Warnings are fatal here: `validate` accepts a source tree whose module is not built yet, pack and run need it.
+  const diagnostics = (source ? validateSource(source, 'agent-package') : parseErrors).map((d) =>
+    d.code === 'SC020'
+      ? {
+          ...d,
+          code: 'SC014',
+          severity: undefined,
+          message: d.message.replace(
+            / does not exist yet: .*$/,
+            ' does not exist in the package: build the module first',
+          ),
+        }
+      : d,
+  );
   if (diagnostics.length > 0) {
     const first = diagnostics[0]!;
     const more = diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : '';
@@ -47,5 +62,9 @@ export function loadPackage(dir: string): LoadedPackage {
       details: { diagnostics: diagnostics.map(formatDiagnostic) },
     });
   }
-  return { dir: root, manifestPath, text, manifest: source!.data as AgentPackage };
+  const manifest = source!.data as AgentPackage;
+  // runtime.module is optional: the returned manifest names the module in effect, so pack and run need no default.
+  if (manifest.runtime.type === 'wasm' && manifest.runtime.module === undefined)
+    manifest.runtime.module = DEFAULT_MODULE;
+  return { dir: root, manifestPath, text, manifest };
 }

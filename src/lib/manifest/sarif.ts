@@ -25,7 +25,7 @@ export function toSarif(diagnostics: readonly Diagnostic[], version: string): Re
         results: diagnostics.map((d) => ({
           ruleId: d.code,
           ruleIndex: codes.indexOf(d.code),
-          level: 'error',
+          level: d.severity === 'warning' ? 'warning' : 'error',
           message: { text: d.message },
           locations: [
             {

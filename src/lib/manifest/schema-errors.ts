@@ -51,6 +51,9 @@ export function schemaDiagnostics(source: SourceDocument, errors: readonly Error
       case 'const':
         code = 'SC006';
         message = `${where(path)} must be ${JSON.stringify(params.allowedValue)}`;
+        if (error.instancePath === '/runtime/resources/gpu/required') {
+          message += ': a wasm module cannot use a GPU (a package that needs one is runtime.type: subprocess)';
+        }
         break;
       case 'additionalProperties':
         code = 'SC008';

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
 import { AionError, fsError } from '../errors/index.js';
 import type { Diagnostic } from './diagnostics.js';
+import { findDuplicateKeys } from './unique-keys.js';
 
 /** Manifests are small; anything bigger is refused before it is parsed (10 MB hostile files). */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -62,12 +63,22 @@ function depthOf(value: unknown): number {
   return max;
 }
 
+// Each map's keys indexed once: locating thousands of diagnostics in a 120k-key map stays linear.
+const pairIndex = new WeakMap<object, Map<string, Pair>>();
+
 function findPair(node: Node, segment: PathSegment): Pair | undefined {
   if (!isMap(node)) return undefined;
-  return node.items.find((pair) => {
-    const key = pair.key;
-    return isScalar(key) ? String(key.value) === String(segment) : String(key) === String(segment);
-  }) as Pair | undefined;
+  let index = pairIndex.get(node);
+  if (!index) {
+    index = new Map();
+    for (const pair of node.items as Pair[]) {
+      const key = pair.key;
+      const name = isScalar(key) ? String(key.value) : String(key);
+      if (!index.has(name)) index.set(name, pair);
+    }
+    pairIndex.set(node, index);
+  }
+  return index.get(String(segment));
 }
 
 function makeLocator(doc: Document, counter: LineCounter): SourceDocument['locate'] {
@@ -110,7 +121,8 @@ export function parseSource(file: string, text: string): { source?: SourceDocume
   const counter = new LineCounter();
   let doc: Document;
   try {
-    doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: true, strict: true });
+    // Duplicate keys are found below in linear time (the library's own check is quadratic).
+    doc = parseDocument(text, { lineCounter: counter, uniqueKeys: false, prettyErrors: true, strict: true });
   } catch (err) {
     return {
       diagnostics: [
@@ -129,6 +141,21 @@ export function parseSource(file: string, text: string): { source?: SourceDocume
           return { file, line: at.line, col: at.col, code: 'SC009', message: `document nests too deeply to parse` };
         }
         return { file, line: at.line, col: at.col, code: duplicate ? 'SC002' : 'SC001', message };
+      }),
+    };
+  }
+  const duplicates = findDuplicateKeys(doc.contents);
+  if (duplicates.length > 0) {
+    return {
+      diagnostics: duplicates.map(({ key, offset }) => {
+        const at = counter.linePos(offset);
+        return {
+          file,
+          line: at.line,
+          col: at.col,
+          code: 'SC002',
+          message: `duplicate key "${key}": map keys must be unique`,
+        };
       }),
     };
   }

@@ -71,7 +71,7 @@ export type Runtime = {
   type: "wasm" | "subprocess";
   /** The module is a WASI command (reads stdin, writes stdout). */
   wasi?: boolean;
-  /** Path of the .wasm module, relative to the package root. */
+  /** Path of the .wasm module, relative to the package root. Optional: a wasm package without it uses module.wasm (validate warns when the file is absent; pack and run refuse such a package). */
   module?: string;
   /** argv of the subprocess, run from the package root. */
   command?: string[];

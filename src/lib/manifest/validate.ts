@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { AionError, isAionError } from '../errors/index.js';
 import { checkPackageFiles, checkRegistryGroup, type ParsedFile } from './cross.js';
-import { type Diagnostic, sortDiagnostics } from './diagnostics.js';
+import { type Diagnostic, isWarning, sortDiagnostics } from './diagnostics.js';
 import { detectKind, isManifestFileName, type ManifestKind } from './kinds.js';
 import { schemaDiagnostics } from './schema-errors.js';
 import { validatorFor } from './schemas.js';
@@ -19,7 +19,8 @@ export interface FileResult {
 export interface ValidationReport {
   files: FileResult[];
   diagnostics: Diagnostic[];
-  summary: { files: number; valid: number; invalid: number; unreadable: number; errors: number };
+  /** `errors` excludes warnings (which leave a file valid and the exit code 0). */
+  summary: { files: number; valid: number; invalid: number; unreadable: number; errors: number; warnings: number };
 }
 
 const PRUNED_DIRS = new Set(['node_modules', '.git', 'dist']);
@@ -101,7 +102,7 @@ export function validatePaths(paths: readonly string[], options: { cwd?: string 
     // checkPackageFiles resolves relative to the manifest: give it the real path, report the display path.
     const found = validateSource({ ...source, file: path }, kind).map((d) => ({ ...d, file }));
     diagnostics.push(...found);
-    files.push({ file, kind: kind ?? null, valid: found.length === 0, unreadable: false });
+    files.push({ file, kind: kind ?? null, valid: !found.some((d) => !isWarning(d)), unreadable: false });
     if (kind && kind !== 'agent-package' && kind !== 'onex-metadata') parsed.push({ kind, source });
   }
   const groups = new Map<string, ParsedFile[]>();
@@ -126,7 +127,8 @@ export function validatePaths(paths: readonly string[], options: { cwd?: string 
       valid,
       invalid: files.length - valid - unreadable,
       unreadable,
-      errors: diagnostics.length,
+      errors: diagnostics.filter((d) => !isWarning(d)).length,
+      warnings: diagnostics.filter(isWarning).length,
     },
   };
 }

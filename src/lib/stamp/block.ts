@@ -1,4 +1,5 @@
 import { AionError } from '../errors/index.js';
+import { findDuplicateKeys } from '../manifest/unique-keys.js';
 import { type Fields, isSafePlain, KNOWN_FIELDS } from './fields.js';
 import { CLOSE_TEXT, type CommentStyle, OPEN_TEXT } from './styles.js';
 import { type Line, lineAt, lineNumberAt } from './text.js';
@@ -155,6 +156,9 @@ function parseSimple(yamlText: string): Fields | undefined {
   return fields;
 }
 
+/** Aliases expanded per block: a metadata block has no use for them, a billion-laughs block stops here. */
+const MAX_ALIASES = 100;
+
 type Locate = (yamlLine: number, col: number) => { file: string; line: number; col: number };
 
 let yamlModule: typeof import('yaml') | undefined;
@@ -169,8 +173,16 @@ function parseFields(yamlText: string, locate: Locate): Fields {
   if (simple) return simple;
   if (!yamlModule) throw new NeedsYaml();
   const { parseDocument, isMap, isScalar, isNode } = yamlModule;
-  const doc = parseDocument(yamlText, { uniqueKeys: true, prettyErrors: true, schema: 'core' });
+  const doc = parseDocument(yamlText, { uniqueKeys: false, prettyErrors: true, schema: 'core' });
   const firstError = doc.errors[0];
+  const duplicate = firstError ? undefined : findDuplicateKeys(doc.contents, 1)[0];
+  if (duplicate) {
+    const lineNo = yamlText.slice(0, duplicate.offset).split('\n').length;
+    throw new AionError('MD003', `the metadata block is not valid YAML: duplicate key "${duplicate.key}"`, {
+      position: locate(lineNo, duplicate.offset - yamlText.lastIndexOf('\n', duplicate.offset - 1)),
+      hint: 'keep one line per field; the file was not changed',
+    });
+  }
   if (firstError) {
     const pos = firstError.linePos?.[0];
     // The library's "at line N, column M" counts inside the block; the position below is in the file.
@@ -192,7 +204,17 @@ function parseFields(yamlText: string, locate: Locate): Fields {
     const keyNode = pair.key;
     const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
     const node = pair.value;
-    let value: unknown = isNode(node) ? node.toJS(doc) : node;
+    let value: unknown;
+    try {
+      value = isNode(node) ? node.toJS(doc, { maxAliasCount: MAX_ALIASES }) : node;
+    } catch (err) {
+      // An alias flood (billion laughs) or a cyclic alias: a bad block, never a file-system error.
+      const offset = isNode(node) && node.range ? node.range[0] : 0;
+      throw new AionError('MD003', `the metadata block is not usable YAML: ${(err as Error).message}`, {
+        position: locate(lineOf(offset), offset - yamlText.lastIndexOf('\n', offset - 1)),
+        hint: `write plain values (aliases are capped at ${MAX_ALIASES}); the file was not changed`,
+      });
+    }
     // A known field is text: keep `version: 1.0` as written rather than the number 1 (read without loss).
     if (KNOWN_FIELDS.has(key) && typeof value !== 'string' && isScalar(node) && node.range) {
       value = value === null ? '' : yamlText.slice(node.range[0], node.range[1]).trim();

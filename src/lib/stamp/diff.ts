@@ -6,8 +6,9 @@
 const CONTEXT = 3;
 const MAX_CELLS = 4_000_000;
 
+/** Lines as git sees them: only LF ends a line, so a CR stays part of the line (CRLF files apply cleanly). */
 function splitLines(text: string): string[] {
-  const lines = text.split(/(?<=\r\n|\n|\r(?!\n))/);
+  const lines = text.split(/(?<=\n)/);
   if (lines.at(-1) === '') lines.pop();
   return lines;
 }
@@ -29,7 +30,7 @@ export function unifiedDiff(before: string, after: string, path: string): string
   const body = [...lead, ...ops, ...trail];
   const countA = body.filter((l) => !l.startsWith('+')).length;
   const countB = body.filter((l) => !l.startsWith('-')).length;
-  const show = (l: string) => (/[\r\n]$/.test(l) ? l.replace(/\r?\n$|\r$/, '') : `${l}\n\\ No newline at end of file`);
+  const show = (l: string) => (l.endsWith('\n') ? l.slice(0, -1) : `${l}\n\\ No newline at end of file`);
   return [
     `--- a/${path}`,
     `+++ b/${path}`,

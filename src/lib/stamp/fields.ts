@@ -39,7 +39,6 @@ export const FIXED_DEFAULTS = {
   state_contract: 'state_contract://default',
   lifecycle: 'active',
   meta_type: 'tool',
-  owner: 'OmniNode Team',
   description: 'Stamped by aionctl',
 } as const;
 
@@ -75,22 +74,47 @@ export function isSafePlain(value: string): boolean {
   );
 }
 
+/**
+ * Line terminators of some language a block may sit in, beyond the ASCII controls JSON already escapes: NEL
+ * (YAML 1.1, C#, Python's splitlines), LINE and PARAGRAPH SEPARATOR (JavaScript, TypeScript, C#, YAML 1.1).
+ * Written raw inside a `//` or `#` comment they end it, and the rest of the value becomes code.
+ */
+const UNICODE_TERMINATORS = /[\u0085\u2028\u2029]/g;
+/** Every line terminator any target language recognises (CR, LF, VT, FF, FS/GS/RS, NEL, LS, PS). */
+export const LINE_TERMINATOR = /[\n\v\f\r\x1c-\x1e\u0085\u2028\u2029]/;
+
+/** JSON text with no raw line terminator: NEL, LS and PS become `\uXXXX` escapes (valid JSON and YAML). */
+export function quoteOneLine(value: string): string {
+  return escapeTerminators(JSON.stringify(value));
+}
+
+function escapeTerminators(json: string): string {
+  // Inside JSON text these characters only occur within strings, where `\uXXXX` means the same character.
+  return json.replace(UNICODE_TERMINATORS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The name of the first line terminator in `value` (`U+2028`), or undefined when it is one line. */
+export function lineTerminatorIn(value: string): string | undefined {
+  const m = LINE_TERMINATOR.exec(value);
+  return m ? `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` : undefined;
+}
+
 // Most values repeat from file to file (owner, versions, lifecycle...): remember their rendered text.
 const renderedText = new Map<string, string>();
 
 /** One `key: value` line (JSON text is valid YAML, so non-plain values are written as JSON). */
 export function renderField(key: string, value: unknown): string {
-  const k = SAFE_KEY.test(key) ? key : JSON.stringify(key);
+  const k = SAFE_KEY.test(key) ? key : quoteOneLine(key);
   if (typeof value === 'string') {
-    if (ALWAYS_QUOTED.has(key)) return `${k}: ${JSON.stringify(value)}`;
+    if (ALWAYS_QUOTED.has(key)) return `${k}: ${quoteOneLine(value)}`;
     let v = renderedText.get(value);
     if (v === undefined) {
-      v = isSafePlain(value) ? value : JSON.stringify(value);
+      v = isSafePlain(value) ? value : quoteOneLine(value);
       if (renderedText.size < 4096) renderedText.set(value, v);
     }
     return `${k}: ${v}`;
   }
-  return `${k}: ${value === undefined ? 'null' : JSON.stringify(value)}`;
+  return `${k}: ${value === undefined ? 'null' : escapeTerminators(JSON.stringify(value) ?? 'null')}`;
 }
 
 export { canonicalJson };

@@ -1,6 +1,14 @@
 import { AionError } from '../errors/index.js';
 import { locateBlock } from './block.js';
-import { FIELD_ORDER, type FieldName, type Fields, LIFECYCLES, UUID_RE } from './fields.js';
+import {
+  canonicalJson,
+  FIELD_ORDER,
+  type FieldName,
+  type Fields,
+  LIFECYCLES,
+  lineTerminatorIn,
+  UUID_RE,
+} from './fields.js';
 import { stampHash } from './hash.js';
 import { preambleEnd } from './preamble.js';
 import { renderBlock } from './render.js';
@@ -14,7 +22,7 @@ export interface StampContext {
   /** Current time, `YYYY-MM-DDTHH:MM:SS.sssZ`. */
   now: string;
   newUuid: () => string;
-  /** Config defaults: used when a block lacks the field. */
+  /** Config defaults: used when a block lacks the field (the command fills owner from git or the OS user). */
   defaults: FieldValues;
   /** Command-line values: set on every file. */
   overrides: FieldValues;
@@ -22,11 +30,24 @@ export interface StampContext {
   regenerateUuid?: boolean;
 }
 
-export type Change = 'none' | 'missing' | 'stale' | 'noncanonical';
+/**
+ * Why a file changes: `missing` no block; `stale` the file (or a sealed field) was edited by hand since it was
+ * stamped, so the old hash no longer matches; `updated` the block was intact but this run sets other field values
+ * (a flag such as --owner, or a renamed file); `noncanonical` same values, different text.
+ */
+export type Change = 'none' | 'missing' | 'stale' | 'updated' | 'noncanonical';
 
 export type Plan =
   | { kind: 'skip'; reason: SkipReason }
-  | { kind: 'ok'; change: Change; output?: Uint8Array; uuid: string; hash: string };
+  | {
+      kind: 'ok';
+      change: Change;
+      output?: Uint8Array;
+      uuid: string;
+      hash: string;
+      /** With `updated`: the sealed fields whose values this run changes. */
+      fields?: string[];
+    };
 
 export const MAX_BYTES = 16 * 1024 * 1024;
 const GENERATED = /Code generated .* DO NOT EDIT\.|@generated/;
@@ -99,10 +120,22 @@ function planText(
   const output = preamble + rendered + (rest.trim() === '' ? '' : eol + rest);
   const uuid = fields.get('uuid') as string;
   if (output === text) return { kind: 'ok', change: 'none', uuid, hash };
-  const change: Change = !block ? 'missing' : oldHash !== hash ? 'stale' : 'noncanonical';
+  let change: Change = !block ? 'missing' : oldHash !== hash ? 'stale' : 'noncanonical';
+  let changed: string[] | undefined;
+  // A new hash is not proof of an edit: when the old hash still seals the old fields and the same body, the file
+  // is untouched and only this run's values differ (--owner X, a renamed file).
+  if (change === 'stale' && typeof oldHash === 'string' && stampHash(existing, body) === oldHash) {
+    change = 'updated';
+    changed = [...fields.keys()].filter(
+      (k) =>
+        k !== 'hash' && k !== 'last_modified_at' && canonicalJson(fields.get(k)) !== canonicalJson(existing.get(k)),
+    );
+  }
   const encoded = Buffer.from(output, 'utf8');
   const final = bom ? Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), encoded]) : encoded;
-  return { kind: 'ok', change, output: final, uuid, hash };
+  return changed
+    ? { kind: 'ok', change, output: final, uuid, hash, fields: changed }
+    : { kind: 'ok', change, output: final, uuid, hash };
 }
 
 function validate(fields: Fields, file: string, blockLine: number): void {
@@ -146,7 +179,7 @@ function buildFields(existing: Fields, type: FileType, fileName: string, ctx: St
     if (typeof kept === 'string') return kept;
     return ctx.defaults[key] ?? fallback;
   };
-  const owner = pick('owner', 'OmniNode Team');
+  const owner = pick('owner', 'unknown');
   const oldEntry = existing.get('entrypoint');
   const entryMatch = typeof oldEntry === 'string' ? /^([^@\s]+)@(.+)$/.exec(oldEntry) : null;
   const oldNamespace = existing.get('namespace');
@@ -185,4 +218,21 @@ function buildFields(existing: Fields, type: FileType, fileName: string, ctx: St
   for (const key of FIELD_ORDER) fields.set(key, values[key]);
   for (const [key, value] of existing) if (!fields.has(key)) fields.set(key, value);
   return fields;
+}
+
+/**
+ * Refuses (MD005) a value that holds a line terminator of any language a block may sit in (CR, LF, VT, FF, NEL,
+ * U+2028, U+2029...): inside a `//` or `#` comment it would end the comment and turn the rest into code.
+ * `source` names where the values came from (`--description`, `stamp.owner in .aionctl.yaml`).
+ */
+export function assertOneLineValues(values: FieldValues, source: (field: string) => string): void {
+  for (const [field, value] of Object.entries(values)) {
+    const bad = typeof value === 'string' ? lineTerminatorIn(value) : undefined;
+    if (bad) {
+      throw new AionError('MD005', `${source(field)} contains a line break (${bad}), which would end the comment`, {
+        hint: 'give a one-line value; nothing was changed',
+        details: { field, character: bad },
+      });
+    }
+  }
 }

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
-import { type AionError, fsError } from '../errors/index.js';
+import type { AionError } from '../errors/index.js';
+import { stampFsError as fsError } from './fs-errors.js';
 
 /** Directories never descended into, in git repos too (build output and vendored packages are not ours). */
 export const PRUNED_DIRS: ReadonlySet<string> = new Set(['node_modules', '.git', 'dist']);

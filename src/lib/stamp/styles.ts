@@ -137,8 +137,10 @@ const BY_NAME: Record<string, FileType> = {
   '.dockerignore': t('hash', 'gitignore'),
   '.gitattributes': t('hash', 'gitattributes'),
   '.editorconfig': t('hash', 'editorconfig'),
-  '.aionctl.yaml': t('hash', 'yaml'),
 };
+
+/** aionctl's own files: its configuration and its lock file are read by aionctl, never stamped. */
+const AIONCTL_FILES = new Set(['.aionctl.yaml', '.aionctl.yml', 'aionctl.lock']);
 
 /** Files that are data, not prose or code: a comment would break them or they are rewritten by tools. */
 const LOCK_NAMES = new Set([
@@ -158,7 +160,17 @@ const LOCK_NAMES = new Set([
 const JSON_EXTENSIONS = new Set(['json', 'jsonc', 'json5', 'jsonl', 'ndjson', 'ipynb', 'geojson', 'webmanifest']);
 
 export type SkipReason =
-  'unknown-type' | 'binary' | 'generated' | 'json' | 'lock-file' | 'empty' | 'too-large' | 'symlink' | 'not-a-file';
+  | 'unknown-type'
+  | 'binary'
+  | 'generated'
+  | 'json'
+  | 'lock-file'
+  | 'aionctl-file'
+  | 'empty'
+  | 'too-large'
+  | 'symlink'
+  | 'not-a-file'
+  | 'hard-link';
 
 export const SKIP_REASONS: Record<SkipReason, string> = {
   'unknown-type': 'no comment style is known for this file type',
@@ -166,15 +178,18 @@ export const SKIP_REASONS: Record<SkipReason, string> = {
   generated: 'generated file (`Code generated ... DO NOT EDIT.` or `@generated`)',
   json: 'JSON has no comments',
   'lock-file': 'lock file (written by a package manager)',
+  'aionctl-file': "aionctl's own configuration or lock file",
   empty: 'empty file',
   'too-large': 'larger than 16 MiB',
   symlink: 'symbolic link (not followed)',
-  'not-a-file': 'not a regular file',
+  'not-a-file': 'not a regular file (FIFO, socket or device)',
+  'hard-link': 'has several hard links (stamping would split them: stamp one of the names with the link removed)',
 };
 
 /** The file type for a path (by base name), or why it is not stampable. */
 export function fileTypeFor(fileName: string): FileType | SkipReason {
   const lower = fileName.toLowerCase();
+  if (AIONCTL_FILES.has(lower)) return 'aionctl-file';
   if (LOCK_NAMES.has(lower) || lower.endsWith('.lock')) return 'lock-file';
   const byName = BY_NAME[lower];
   if (byName) return byName;

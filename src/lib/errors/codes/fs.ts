@@ -10,4 +10,9 @@ export const FS_CODES: readonly ErrorCodeSpec[] = [
   { code: 'FS007', summary: 'A path escapes its root (`..`, absolute path or symlink where none is allowed).' },
   { code: 'FS010', summary: 'An output directory (`pull -o`) exists and is not a directory.' },
   { code: 'FS013', summary: 'A file that `pull -o` would write already exists (pass --force to replace it).' },
+  { code: 'FS016', summary: 'A path or a file name in it is too long for the file system (ENAMETOOLONG).' },
+  {
+    code: 'FS017',
+    summary: 'A file changed while stamp was writing it; the edit was kept and the file left unstamped (run again).',
+  },
 ];

@@ -25,4 +25,10 @@ export const SC_CODES: readonly ErrorCodeSpec[] = [
     // Nothing to validate was found: unreadable input (exit 3), not an invalid manifest.
     exit: EXIT.INPUT,
   },
+  {
+    code: 'SC020',
+    summary:
+      'Warning: the module of a wasm package (runtime.module, default module.wasm) does not exist yet; pack and run refuse it.',
+  },
+  { code: 'SC021', summary: 'A package I/O schema is too large (over 1 MiB) or nests too deeply to compile.' },
 ];
