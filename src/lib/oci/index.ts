@@ -22,7 +22,25 @@ export {
 } from './layout.js';
 export { listStore, openStore, type StoreEntry, storeRoot } from './store.js';
 export { ANNOTATIONS, PACKAGE_FILE, PACKAGE_MEDIA_TYPES } from './media-types.js';
-export { listPackageFiles, loadPackageForPack, type PackageFile, type PackageInfo } from './package-source.js';
+export {
+  alwaysPacked,
+  listPackageFiles,
+  type ListPackageOptions,
+  loadIgnoreMatcher,
+  loadPackageForPack,
+  type PackageFile,
+  type PackageInfo,
+  type PackPlan,
+  planPack,
+} from './package-source.js';
+export {
+  createIgnoreMatcher,
+  DEFAULT_IGNORE_RULES,
+  IGNORE_FILES,
+  type IgnoreMatcher,
+  type IgnoreRule,
+  parseIgnore,
+} from './ignore.js';
 export {
   buildPackage,
   canonicalJson,

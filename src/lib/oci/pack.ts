@@ -10,7 +10,7 @@ import { descriptorFor, sha256File } from './digest.js';
 import { LayoutTarget } from './layout.js';
 import { ANNOTATIONS, PACKAGE_FILE, PACKAGE_MEDIA_TYPES } from './media-types.js';
 import { assertTag, versionToTag } from './names.js';
-import { listPackageFiles, loadPackageForPack, type PackageInfo } from './package-source.js';
+import { alwaysPacked, listPackageFiles, loadPackageForPack, type PackageInfo } from './package-source.js';
 import { type Descriptor, type ImageManifest, MEDIA_TYPES, type Target } from './types.js';
 
 export interface PackOptions {
@@ -83,7 +83,7 @@ export interface BuildOptions extends PackOptions {
 export async function buildPackage(dir: string, options: BuildOptions = {}): Promise<PackedArtifact> {
   const info = options.info ?? (await loadPackageForPack(dir));
   const hashFile = options.hashFile ?? sha256File;
-  const files = await listPackageFiles(dir);
+  const files = await listPackageFiles(dir, { always: alwaysPacked(info) });
   const limit = pLimit(4);
   const layers = await Promise.all(
     files.map((file) =>
@@ -172,7 +172,7 @@ export async function pack(
   const info = await loadPackageForPack(dir);
   const tag = options.tag ?? defaultTag(info);
   // Every path is checked (listPackageFiles) before the first byte is stored.
-  await listPackageFiles(dir);
+  await listPackageFiles(dir, { always: alwaysPacked(info) });
   const target = openDestination(info);
   // A layout stores each file while hashing it (one read); pushPackage then finds the layers present.
   const hashFile = target instanceof LayoutTarget ? (path: string) => target.ingest(createReadStream(path)) : undefined;
