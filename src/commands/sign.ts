@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
+import { BaseCommand, cosignArgv, cosignSignFlags, wantsJsonOutput, assertNoTlogUpload } from '../lib/cli/index.js';
 import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
 import {
   type SignResult,
@@ -23,6 +23,7 @@ export default class Sign extends BaseCommand {
   static override args = { ref: Args.string({ description: 'Artifact to sign (tag or digest).', required: true }) };
   static override flags = {
     ...registryFlags,
+    ...cosignSignFlags,
     key: Flags.string({
       description: 'Private key: a cosign.key file or env://VAR (KMS URIs are not supported yet).',
       required: true,
@@ -43,8 +44,14 @@ export default class Sign extends BaseCommand {
     }),
   };
 
+  override jsonEnabled(): boolean {
+    return super.jsonEnabled() || wantsJsonOutput(this.argv);
+  }
+
   async run(): Promise<SignResult> {
+    this.argv = cosignArgv(this.argv);
     const { args, flags } = await this.parse(Sign);
+    assertNoTlogUpload(flags['tlog-upload']);
     const signer = await keySource(flags.key).signer(() => readPassword());
     const open = { plainHttp: flags['plain-http'], registry: connectOptions(flags, (m) => this.warnLine(m)) };
     const opened = await openArtifact(args.ref, open);

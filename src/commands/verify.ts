@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
+import { BaseCommand, cosignArgv, cosignVerifyFlags, wantsJsonOutput } from '../lib/cli/index.js';
 import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
 import { AionError, fsError } from '../lib/errors/index.js';
 import {
@@ -39,6 +39,7 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
   static override args = { ref: Args.string({ description: 'Artifact to verify (tag or digest).', required: true }) };
   static override flags = {
     ...registryFlags,
+    ...cosignVerifyFlags,
     key: Flags.string({
       description: 'Public key: a cosign.pub file or env://VAR (repeatable: any may match).',
       multiple: true,
@@ -66,7 +67,12 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
     'trusted-root': Flags.string({ description: 'Sigstore trusted_root.json for verifying keyless bundles offline.' }),
   };
 
+  override jsonEnabled(): boolean {
+    return super.jsonEnabled() || wantsJsonOutput(this.argv);
+  }
+
   async run(): Promise<unknown[]> {
+    this.argv = cosignArgv(this.argv);
     const { args, flags } = await this.parse(Verify);
     const keys: KeyObject[] = [];
     for (const k of flags.key ?? []) keys.push(await keySource(k).publicKey());

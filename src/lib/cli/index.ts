@@ -1,2 +1,10 @@
 export { BaseCommand, type BaseFlags } from './base-command.js';
 export { colorEnabled, createStyler, type StyleName, type Styler } from './style.js';
+export {
+  assertNoTlogUpload,
+  cosignArgv,
+  cosignSignFlags,
+  cosignVerifyFlags,
+  outputFlag,
+  wantsJsonOutput,
+} from './cosign.js';
