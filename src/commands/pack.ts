@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
+import { BaseCommand, tagMovedLine } from '../lib/cli/index.js';
 import { AionError } from '../lib/errors/index.js';
 import { normaliseTag } from '../lib/oci/reference.js';
 import {
@@ -21,6 +21,8 @@ export interface PackResultJson {
   digest: string;
   mediaType: string;
   size: number;
+  /** Set when the tag pointed at another digest before this pack. */
+  moved: { from: string; to: string } | null;
 }
 
 export default class Pack extends BaseCommand {
@@ -78,13 +80,14 @@ export default class Pack extends BaseCommand {
     const explicitTag = tagOverride?.tag ?? output?.tag;
     const created = flags.created ? new Date() : createdFromEnv();
     let ref: ArtifactReference | undefined;
+    let destination: LayoutTarget | undefined;
     const result = await pack(
       dir,
       (info): Target => {
         const tag = explicitTag;
         if (output?.kind === 'layout') {
           ref = { kind: 'layout', path: output.path, ...(tag ? { tag } : {}) };
-          return new LayoutTarget(resolve(output.path));
+          return (destination = new LayoutTarget(resolve(output.path)));
         }
         if (output?.kind === 'registry') {
           throw new AionError('RG108', `pack writes to the store or an oci: layout, not to ${flags.output}`, {
@@ -93,7 +96,7 @@ export default class Pack extends BaseCommand {
         }
         const repository = tagOverride?.repository ?? output?.repository ?? info.name;
         ref = { kind: 'store', repository, ...(tag ? { tag } : {}) };
-        return openStore(repository);
+        return (destination = openStore(repository));
       },
       {
         ...(explicitTag !== undefined ? { tag: explicitTag } : {}),
@@ -103,8 +106,11 @@ export default class Pack extends BaseCommand {
     );
     const finalRef = formatReference({ ...(ref as ArtifactReference), tag: result.tag });
     this.diag(`packed ${result.artifact.info.name} ${result.artifact.info.version} as ${finalRef}`);
+    const move = destination?.moves.at(-1);
+    if (move) this.diag(tagMovedLine(finalRef, move.from.digest, move.to.digest));
     this.log(result.descriptor.digest);
     return {
+      moved: move ? { from: move.from.digest, to: move.to.digest } : null,
       ref: finalRef,
       digest: result.descriptor.digest,
       mediaType: result.descriptor.mediaType,

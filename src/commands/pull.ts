@@ -1,6 +1,6 @@
 import { basename, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
+import { BaseCommand, tagMovedLine } from '../lib/cli/index.js';
 import { AionError } from '../lib/errors/index.js';
 import {
   ANNOTATIONS,
@@ -23,6 +23,8 @@ export interface PullResultJson {
   digest: string;
   store: string;
   files: { path: string; digest: string; size: number }[];
+  /** Set when the store tag pointed at another digest before this pull. */
+  moved: { from: string; to: string } | null;
   /** The trust-policy verification (null with --insecure-skip-verify). */
   verified: PolicyVerification | null;
 }
@@ -115,8 +117,11 @@ export default class Pull extends BaseCommand {
       }
       const pulled = formatReference({ ...ref, digest: descriptor.digest });
       this.diag(`pulled ${pulled} into the store as ${storeRef}`);
+      const move = store.moves.at(-1);
+      if (move) this.diag(tagMovedLine(storeRef, move.from.digest, move.to.digest));
       this.log(descriptor.digest);
-      return { ref: pulled, digest: descriptor.digest, store: storeRef, files, verified };
+      const moved = move ? { from: move.from.digest, to: move.to.digest } : null;
+      return { ref: pulled, digest: descriptor.digest, store: storeRef, files, moved, verified };
     } catch (err) {
       await progress.finish();
       if (err instanceof SyntaxError) {

@@ -8,3 +8,4 @@ export {
   outputFlag,
   wantsJsonOutput,
 } from './cosign.js';
+export { columns, humanSize, tagMovedLine } from './format.js';

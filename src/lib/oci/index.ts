@@ -19,8 +19,38 @@ export {
   type LayoutOptions,
   type LayoutTag,
   REF_NAME,
+  type TagMove,
 } from './layout.js';
-export { listStore, openStore, type StoreEntry, storeRoot } from './store.js';
+export {
+  isAttachmentTag,
+  listStore,
+  listStoreImages,
+  openStore,
+  removeStoreTag,
+  type RemovedTag,
+  type StoreEntry,
+  type StoreImage,
+  storeRoot,
+} from './store.js';
+export {
+  artifactSize,
+  cosignTag,
+  type InspectedFile,
+  type InspectedSbom,
+  type InspectedSignature,
+  inspectArtifact,
+  type InspectResult,
+  listSignatures,
+  readManifest,
+  SBOM_ARTIFACT_TYPES,
+} from './inspect.js';
+export {
+  type DiscoverOptions,
+  type DiscoverResult,
+  discoverReferrers,
+  type ReferrerNode,
+  renderReferrerTree,
+} from './discover.js';
 export { ANNOTATIONS, PACKAGE_FILE, PACKAGE_MEDIA_TYPES } from './media-types.js';
 export {
   alwaysPacked,
