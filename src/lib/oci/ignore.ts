@@ -26,6 +26,11 @@ export interface IgnoreRule {
 export interface IgnoreMatcher {
   /** True when `path` (POSIX, relative to the package root) is left out; `isDirectory` for directory rules. */
   ignores(path: string, isDirectory: boolean): boolean;
+  /**
+   * The rules for `path` itself, its directories taken as not ignored (a walker that prunes ignored directories
+   * has checked them): the fast path of `listPackageFiles`. Dot segments are still refused.
+   */
+  ignoresSelf(path: string, isDirectory: boolean): boolean;
   readonly rules: readonly IgnoreRule[];
 }
 
@@ -65,6 +70,11 @@ export function createIgnoreMatcher(text = '', defaults: readonly string[] = DEF
         if (decide(segments.slice(0, i).join('/'), true) === true) return true;
       }
       return decide(segments.join('/'), isDirectory) === true;
+    },
+    ignoresSelf(path: string, isDirectory: boolean): boolean {
+      const base = path.slice(path.lastIndexOf('/') + 1);
+      if (base.startsWith('.')) return true;
+      return decide(path, isDirectory) === true;
     },
   };
 }

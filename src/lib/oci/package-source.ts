@@ -2,7 +2,7 @@
  * Reading a package directory for packing: its aip.yaml (validated) and the list of files that go into the
  * artifact, walked in a fixed order with every path checked to stay inside the package.
  */
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { AionError, fsError } from '../errors/index.js';
 import { createIgnoreMatcher, IGNORE_FILES, type IgnoreMatcher } from './ignore.js';
@@ -110,44 +110,55 @@ export async function listPackageFiles(dir: string, options: ListPackageOptions 
       );
     }
   }
-  const wanted = (path: string, isDirectory: boolean): boolean => {
-    if (always.has(path)) return true;
-    if (isDirectory && [...always].some((p) => p.startsWith(`${path}/`))) return true;
-    return !matcher.ignores(path, isDirectory);
-  };
+  // directories holding an always-packed file are walked even when ignored (only those files are taken from them)
+  const forcedDirs = new Set<string>();
+  for (const path of always) {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) forcedDirs.add(parts.slice(0, i).join('/'));
+  }
+  const keep = (path: string, isDirectory: boolean, insideIgnored: boolean): boolean =>
+    always.has(path) ||
+    (isDirectory && forcedDirs.has(path)) ||
+    (!insideIgnored && !matcher.ignoresSelf(path, isDirectory));
   const files: PackageFile[] = [];
   const visiting = new Set<string>();
-  async function walk(real: string, logical: string): Promise<void> {
+  async function walk(real: string, logical: string, insideIgnored: boolean): Promise<void> {
     if (visiting.has(real)) throw escaping(logical || '.', 'a symlink loop');
     visiting.add(real);
-    const entries = (await readdir(real)).sort(byteOrder);
-    for (const entry of entries) {
-      if (entry.startsWith('.')) continue;
-      const path = logical === '' ? entry : `${logical}/${entry}`;
-      // a cheap first test by name (directory rules are re-checked once the type is known)
-      if (!wanted(path, true) && !wanted(path, false)) continue;
-      if (/[\\\u0000-\u001f]/.test(entry)) throw escaping(path, 'a backslash or control character');
-      const abs = join(real, entry);
-      const info = await lstat(abs);
-      let target = abs;
-      if (info.isSymbolicLink()) {
-        target = await realpath(abs).catch(() => {
-          throw escaping(path, 'a dangling symlink');
-        });
-        if (target !== root && !target.startsWith(root + sep)) throw escaping(path, 'a symlink pointing outside');
-      }
-      const resolved = info.isSymbolicLink() ? await stat(target) : info;
-      if (resolved.isDirectory()) {
-        if (wanted(path, true)) await walk(target, path);
-      } else if (resolved.isFile()) {
-        if (wanted(path, false))
-          files.push({ path, source: target, executable: (resolved.mode & 0o111) !== 0, size: resolved.size });
-      }
+    const entries = (await readdir(real, { withFileTypes: true })).sort((a, b) => byteOrder(a.name, b.name));
+    // the entries of one directory are resolved in parallel (one stat each); subdirectories are walked in order
+    const resolved = await Promise.all(
+      entries.map(async (dirent) => {
+        const entry = dirent.name;
+        if (entry.startsWith('.')) return undefined;
+        const path = logical === '' ? entry : `${logical}/${entry}`;
+        const isLink = dirent.isSymbolicLink();
+        // decided by name and type before any stat (a symlink is decided once its target's type is known)
+        if (!isLink && !keep(path, dirent.isDirectory(), insideIgnored)) return undefined;
+        if (/[\\\u0000-\u001f]/.test(entry)) throw escaping(path, 'a backslash or control character');
+        let target = join(real, entry);
+        if (isLink) {
+          target = await realpath(target).catch(() => {
+            throw escaping(path, 'a dangling symlink');
+          });
+          if (target !== root && !target.startsWith(root + sep)) throw escaping(path, 'a symlink pointing outside');
+        }
+        const info = await stat(target);
+        if (isLink && !keep(path, info.isDirectory(), insideIgnored)) return undefined;
+        return { path, target, info };
+      }),
+    );
+    for (const item of resolved) {
+      if (item === undefined) continue;
+      const { path, target, info } = item;
+      if (info.isDirectory()) await walk(target, path, insideIgnored || matcher.ignoresSelf(path, true));
+      else if (info.isFile())
+        files.push({ path, source: target, executable: (info.mode & 0o111) !== 0, size: info.size });
       // sockets, fifos and devices are not package content
     }
     visiting.delete(real);
   }
-  await walk(root, '');
+  await walk(root, '', false);
   return files.sort((a, b) => byteOrder(a.path, b.path));
 }
 
