@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ANNOTATIONS, buildPackage, planPack } from '../../src/lib/oci/index.js';
@@ -81,6 +81,19 @@ describe('pack ignore rules', () => {
       packed.every((t) => t.split('/').every((s) => !s.startsWith('.'))),
       packed.join(', '),
     );
+  });
+
+  it('ignored directories are not walked: a dangling link inside node_modules or an ignored dir does not fail', async () => {
+    const dir = await clutteredPackage(await scratch(), { '.gitignore': 'cache/\n' });
+    await mkdir(join(dir, 'cache'));
+    await symlink('/nonexistent/target', join(dir, 'node_modules', 'dangling'));
+    await symlink('/etc/passwd', join(dir, 'cache', 'outside'));
+    const plan = await planPack(dir);
+    assert.ok(plan.files.every((f) => !f.path.startsWith('node_modules/') && !f.path.startsWith('cache/')));
+    assert.equal(plan.ignoreFile, '.gitignore');
+    // the same link where it is not ignored is still refused
+    await symlink('/etc/passwd', join(dir, 'outside'));
+    await assert.rejects(planPack(dir), (err: Error & { code?: string }) => err.code === 'FS007');
   });
 
   it('refuses a manifest that references a file under a dot directory (FS007)', async () => {
