@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
+import { BaseCommand, connectOptions, registryFlags } from '../lib/cli/index.js';
 import {
   type DiscoverResult,
   discoverReferrers,
@@ -8,7 +8,6 @@ import {
   renderReferrerTree,
   requireSelector,
 } from '../lib/oci/index.js';
-import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
 
 export default class Discover extends BaseCommand {
   static override summary =
@@ -47,7 +46,7 @@ export default class Discover extends BaseCommand {
       if (!this.jsonEnabled()) for (const line of renderReferrerTree(result)) this.log(line);
       return result;
     } finally {
-      await closeTarget(target);
+      await target.close();
     }
   }
 }

@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core';
-import { BaseCommand, columns, humanSize } from '../lib/cli/index.js';
+import { BaseCommand, columns, connectOptions, humanSize, registryFlags } from '../lib/cli/index.js';
 import { inspectArtifact, type InspectResult, openTarget, parseReference, requireSelector } from '../lib/oci/index.js';
-import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
 
 export default class Inspect extends BaseCommand {
   static override summary = 'Show what an artifact holds: files, annotations, signatures, SBOMs and referrers.';
@@ -30,7 +29,7 @@ export default class Inspect extends BaseCommand {
       if (!this.jsonEnabled()) for (const line of render(result)) this.log(line);
       return result;
     } finally {
-      await closeTarget(target);
+      await target.close();
     }
   }
 }

@@ -1,20 +1,8 @@
 import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, tagMovedLine } from '../lib/cli/index.js';
-import { AionError } from '../lib/errors/index.js';
-import { normaliseTag } from '../lib/oci/reference.js';
-import {
-  createdFromEnv,
-  formatReference,
-  LayoutTarget,
-  openStore,
-  pack,
-  type PackPlan,
-  planPack,
-  parseReference,
-  type ArtifactReference,
-  type Target,
-} from '../lib/oci/index.js';
+import { parseKeyValues } from '../lib/env/index.js';
+import { formatReference, packDirectory, parseReference, type PackPlan, planPack } from '../lib/oci/index.js';
 
 export interface PackResultJson {
   ref: string;
@@ -61,6 +49,7 @@ export default class Pack extends BaseCommand {
     annotation: Flags.string({
       char: 'a',
       multiple: true,
+      multipleNonGreedy: true,
       description: 'Extra manifest annotation KEY=VALUE (repeatable).',
     }),
   };
@@ -69,44 +58,17 @@ export default class Pack extends BaseCommand {
     const { args, flags } = await this.parse(Pack);
     const dir = resolve(args.dir);
     if (flags['dry-run']) return this.dryRun(await planPack(dir));
-    const annotations: Record<string, string> = {};
-    for (const pair of flags.annotation ?? []) {
-      const eq = pair.indexOf('=');
-      if (eq <= 0) throw new AionError('CI001', `--annotation "${pair}" is not KEY=VALUE`);
-      annotations[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
-    const output = flags.output === undefined ? undefined : parseReference(flags.output);
-    const tagOverride = flags.tag === undefined ? undefined : parseTagFlag(flags.tag);
-    const explicitTag = tagOverride?.tag ?? output?.tag;
-    const created = flags.created ? new Date() : createdFromEnv();
-    let ref: ArtifactReference | undefined;
-    let destination: LayoutTarget | undefined;
-    const result = await pack(
-      dir,
-      (info): Target => {
-        const tag = explicitTag;
-        if (output?.kind === 'layout') {
-          ref = { kind: 'layout', path: output.path, ...(tag ? { tag } : {}) };
-          return (destination = new LayoutTarget(resolve(output.path)));
-        }
-        if (output?.kind === 'registry') {
-          throw new AionError('RG108', `pack writes to the store or an oci: layout, not to ${flags.output}`, {
-            hint: `pack first, then: aionctl push ${dir} ${flags.output}`,
-          });
-        }
-        const repository = tagOverride?.repository ?? output?.repository ?? info.name;
-        ref = { kind: 'store', repository, ...(tag ? { tag } : {}) };
-        return (destination = openStore(repository));
-      },
-      {
-        ...(explicitTag !== undefined ? { tag: explicitTag } : {}),
-        ...(created !== undefined ? { created } : {}),
-        annotations,
-      },
-    );
-    const finalRef = formatReference({ ...(ref as ArtifactReference), tag: result.tag });
+    const result = await packDirectory(dir, {
+      ...(flags.output !== undefined ? { output: parseReference(flags.output) } : {}),
+      ...(flags.tag !== undefined ? { tag: flags.tag } : {}),
+      ...(flags.created ? { created: 'now' as const } : {}),
+      annotations: parseKeyValues(flags.annotation, '--annotation'),
+      env: process.env,
+      cwd: process.cwd(),
+    });
+    const finalRef = formatReference(result.ref);
     this.diag(`packed ${result.artifact.info.name} ${result.artifact.info.version} as ${finalRef}`);
-    const move = destination?.moves.at(-1);
+    const move = result.moved;
     if (move) this.diag(tagMovedLine(finalRef, move.from.digest, move.to.digest));
     this.log(result.descriptor.digest);
     return {
@@ -141,14 +103,4 @@ export interface PackDryRunJson {
   ignoreFile: string | null;
   files: { path: string; size: number; mode: string }[];
   size: number;
-}
-
-/** `-t 2.0.0` (a tag) or `-t other_name:2.0.0` / `-t other_name` (a store name). */
-function parseTagFlag(value: string): { repository?: string; tag?: string } {
-  if (value.includes(':') || value.includes('/')) {
-    const ref = parseReference(value);
-    if (ref.kind !== 'store') throw new AionError('CI001', `--tag takes a TAG or NAME:TAG, not ${value}`);
-    return { repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}) };
-  }
-  return { tag: normaliseTag(value) };
 }

@@ -9,3 +9,6 @@ export {
   wantsJsonOutput,
 } from './cosign.js';
 export { columns, humanSize, tagMovedLine } from './format.js';
+export { readPassword } from './prompt.js';
+export { createProgress, formatBytes, type ProgressOptions, type ProgressReporter, shortDigest } from './progress.js';
+export { connectOptions, INSECURE_WARNING, type RegistryFlagValues, registryFlags } from './registry.js';
