@@ -36,7 +36,10 @@ export default class Discover extends BaseCommand {
     const { args, flags } = await this.parse(Discover);
     const ref = parseReference(args.ref, { plainHttp: flags['plain-http'] });
     const selector = requireSelector(ref, 'discover');
-    const target = await openTarget(ref, { registry: connectOptions(flags, (m) => this.warnLine(m)) });
+    const target = await openTarget(ref, {
+      env: process.env,
+      registry: connectOptions(flags, (m) => this.warnLine(m)),
+    });
     try {
       const result = await discoverReferrers(target, selector, {
         depth: flags.depth,

@@ -14,15 +14,16 @@ export default class Images extends BaseCommand {
 
   async run(): Promise<ImagesResultJson> {
     await this.parse(Images);
-    const images = await listStoreImages();
+    const images = await listStoreImages(process.env);
     if (!this.jsonEnabled()) {
       const rows = [
         ['NAME', 'TAG', 'DIGEST', 'SIZE', 'SIGNATURES'],
         ...images.map((i) => [i.name, i.tag, i.digest, humanSize(i.size), String(i.signatures)]),
       ];
       for (const line of columns(rows)) this.log(line);
-      if (images.length === 0) this.diag(`the store (${storeRoot()}) is empty: aionctl pack DIR or aionctl pull REF`);
+      if (images.length === 0)
+        this.diag(`the store (${storeRoot(process.env)}) is empty: aionctl pack DIR or aionctl pull REF`);
     }
-    return { store: storeRoot(), images };
+    return { store: storeRoot(process.env), images };
   }
 }

@@ -23,7 +23,10 @@ export default class Inspect extends BaseCommand {
     const { args, flags } = await this.parse(Inspect);
     const ref = parseReference(args.ref, { plainHttp: flags['plain-http'] });
     const selector = requireSelector(ref, 'inspect');
-    const target = await openTarget(ref, { registry: connectOptions(flags, (m) => this.warnLine(m)) });
+    const target = await openTarget(ref, {
+      env: process.env,
+      registry: connectOptions(flags, (m) => this.warnLine(m)),
+    });
     try {
       const result = await inspectArtifact(target, selector);
       if (!this.jsonEnabled()) for (const line of render(result)) this.log(line);

@@ -35,10 +35,14 @@ export default class Rm extends BaseCommand {
           hint: `see the tags with: aionctl tags ${raw}`,
         });
       }
-      for (const r of await removeStoreTag(ref.repository, {
-        ...(ref.tag !== undefined ? { tag: ref.tag } : {}),
-        ...(ref.digest !== undefined ? { digest: ref.digest } : {}),
-      })) {
+      for (const r of await removeStoreTag(
+        ref.repository,
+        {
+          ...(ref.tag !== undefined ? { tag: ref.tag } : {}),
+          ...(ref.digest !== undefined ? { digest: ref.digest } : {}),
+        },
+        process.env,
+      )) {
         removed.push(r);
         this.log(`removed ${r.name}:${r.tag} (was ${r.digest})`);
       }

@@ -20,7 +20,7 @@ before(async () => {
 });
 after(async () => home.cleanup());
 
-describe('cosign habits on sign / verify', { timeout: 120_000 }, () => {
+describe('cosign habits on sign / verify', { timeout: 400_000 }, () => {
   it('argv rewriting and -o json detection (pure)', () => {
     assert.deepEqual(cosignArgv(['--insecure-ignore-tlog=true', '--tlog-upload=false', '--yes=1', 'x']), [
       '--insecure-ignore-tlog',

@@ -69,7 +69,7 @@ after(async () => {
   await root.cleanup();
 });
 
-describe('inspect and discover', { timeout: 180_000 }, () => {
+describe('inspect and discover', { timeout: 400_000 }, () => {
   it('on a registry: files, annotations, signatures, SBOMs and referrers; the referrers tree', async () => {
     const dir = await writePackage(join(root.path, 'reg-pkg'), { name: 'inspected', version: '1.0.0' });
     const ref = `${registry.host}/team/inspected:1.0.0`;

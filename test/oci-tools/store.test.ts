@@ -24,7 +24,7 @@ before(async () => {
 });
 after(async () => root.cleanup());
 
-describe('the local store: images, rm, moved tags', { timeout: 120_000 }, () => {
+describe('the local store: images, rm, moved tags', { timeout: 400_000 }, () => {
   it('pack says when it moves a store tag (stderr line and --json field), and not when the digest is the same', async () => {
     const dir = await writePackage(join(root.path, 'mover'), { name: 'mover', version: '1.0.0' });
     const first = await cli(['pack', dir, '--json']);
@@ -80,14 +80,14 @@ describe('the local store: images, rm, moved tags', { timeout: 120_000 }, () => 
     const dir = await writePackage(join(root.path, 'pulled'), { name: 'pulled', version: '2.0.0' });
     const layout = join(root.path, 'layout');
     assert.equal((await cli(['pack', dir, '--output', `oci:${layout}:2.0.0`])).code, 0);
-    const p1 = await cli(['pull', `oci:${layout}:2.0.0`, '--insecure-skip-verify', '--json']);
+    const p1 = await cli(['pull', `oci:${layout}:2.0.0`, '--name', 'pulled', '--insecure-skip-verify', '--json']);
     assert.equal(p1.code, 0, p1.stderr);
     const first = parseJson<{ digest: string; moved: unknown }>(p1);
     assert.equal(first.moved, null);
     await writeFile(join(dir, 'extra.txt'), 'new file\n');
     assert.equal((await cli(['pack', dir, '--output', `oci:${layout}:2.0.0`])).code, 0);
     const newDigest = (await new LayoutTarget(layout).resolve('2.0.0')).digest;
-    const p2 = await cli(['pull', `oci:${layout}:2.0.0`, '--insecure-skip-verify']);
+    const p2 = await cli(['pull', `oci:${layout}:2.0.0`, '--name', 'pulled', '--insecure-skip-verify']);
     assert.equal(p2.code, 0, p2.stderr);
     assert.ok(p2.stderr.includes(`moved pulled:2.0.0 from ${first.digest} to ${newDigest}`), p2.stderr);
   });

@@ -109,7 +109,7 @@ export interface StoreImage {
  * What `aionctl images` lists: every `NAME:TAG` of the store (attachment tags hidden) with its digest, size and
  * signature count. An entry whose manifest is missing or unreadable is still listed, with size 0.
  */
-export async function listStoreImages(env: Env = process.env): Promise<StoreImage[]> {
+export async function listStoreImages(env: Env): Promise<StoreImage[]> {
   const out: StoreImage[] = [];
   for (const entry of await listStore(env)) {
     if (isAttachmentTag(entry.tag)) continue;
@@ -156,7 +156,7 @@ export interface RemovedTag {
 export async function removeStoreTag(
   repository: string,
   selector: { tag?: string; digest?: string },
-  env: Env = process.env,
+  env: Env,
 ): Promise<RemovedTag[]> {
   const store = openStore(repository, env);
   const tags = await store.listTags();
