@@ -53,7 +53,7 @@ export default class Copy extends BaseCommand {
       const result = await transfer(plan, {
         referrers: flags.referrers,
         concurrency: flags.concurrency,
-        onProgress: (e) => progress.onProgress(e),
+        onProgress: (e) => (e.kind === 'warning' ? this.warnLine(e.message) : progress.onProgress(e)),
         open: (ref, role) =>
           openTarget(ref, {
             env,

@@ -79,7 +79,7 @@ export default class Pull extends BaseCommand {
         ...(extractTo !== undefined ? { extractTo } : {}),
         referrers: flags.referrers,
         concurrency: flags.concurrency,
-        onProgress: (e) => progress.onProgress(e),
+        onProgress: (e) => (e.kind === 'warning' ? this.warnLine(e.message) : progress.onProgress(e)),
         env,
         cwd: process.cwd(),
       });

@@ -67,7 +67,7 @@ export default class Push extends BaseCommand {
         parse,
         referrers: flags.referrers,
         concurrency: flags.concurrency,
-        onProgress: (e) => progress.onProgress(e),
+        onProgress: (e) => (e.kind === 'warning' ? this.warnLine(e.message) : progress.onProgress(e)),
         open: (ref, role, plan) =>
           openTarget(ref, {
             env,

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, connectOptions, registryFlags } from '../lib/cli/index.js';
 import { listTags, openTarget, parseReference, presentTags, type TagSort } from '../lib/oci/index.js';
+import { sanitizeForTerminal } from '../lib/text/index.js';
 
 export interface TagsResultJson {
   repository: string;
@@ -41,7 +42,8 @@ export default class Tags extends BaseCommand {
     });
     try {
       const tags = presentTags(await listTags(target, ref), { all: flags.all, sort: flags.sort as TagSort });
-      for (const tag of tags) this.log(tag);
+      // Tags come from the registry: never let one drive the terminal.
+      for (const tag of tags) this.log(sanitizeForTerminal(tag));
       return { repository: target.name, tags };
     } finally {
       await target.close();

@@ -20,8 +20,12 @@ export type Fault =
   | 'error-500'
   /** Answer 429 with Retry-After: 0 without forwarding. */
   | 'error-429'
+  /** Answer 403 DENIED without forwarding (a registry that forbids the call, as ECR without ListImages). */
+  | 'error-403'
   /** Forward, but replace Docker-Content-Digest with another digest. */
-  | 'wrong-digest-header';
+  | 'wrong-digest-header'
+  /** Answer 307 to `redirectTo` + the request path, without forwarding. */
+  | 'redirect';
 
 export interface FaultRule {
   method?: string;
@@ -30,6 +34,10 @@ export interface FaultRule {
   fault: Fault;
   /** How many matching requests get the fault (default: all). */
   times?: number;
+  /** Only the first N requests of each distinct URL (path + query) get the fault. */
+  perUrl?: number;
+  /** For `redirect`: the origin to send the client to, e.g. `http://127.0.0.1:9999`. */
+  redirectTo?: string;
 }
 
 export interface RecordedRequest {
@@ -37,6 +45,8 @@ export interface RecordedRequest {
   url: string;
   headers: IncomingMessage['headers'];
   fault?: Fault;
+  /** The status the client got (set when the answer is sent). */
+  status?: number;
 }
 
 export interface FaultProxy {
@@ -51,25 +61,55 @@ export async function startFaultProxy(upstream: string, rules: FaultRule[] = [])
   const requests: RecordedRequest[] = [];
   const state = { rules };
 
-  function pick(req: IncomingMessage): Fault | undefined {
+  const seen = new Map<FaultRule, Map<string, number>>();
+  function pick(req: IncomingMessage): FaultRule | undefined {
     for (const rule of state.rules) {
       if (rule.method && rule.method !== req.method) continue;
       if (!rule.path.test(req.url ?? '')) continue;
+      if (rule.perUrl !== undefined) {
+        const counts = seen.get(rule) ?? new Map<string, number>();
+        seen.set(rule, counts);
+        const count = counts.get(req.url ?? '') ?? 0;
+        counts.set(req.url ?? '', count + 1);
+        if (count >= rule.perUrl) continue;
+      }
       if (rule.times !== undefined) {
         if (rule.times <= 0) continue;
         rule.times--;
       }
-      return rule.fault;
+      return rule;
     }
     return undefined;
   }
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const fault = pick(req);
-    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, ...(fault ? { fault } : {}) });
+    const rule = pick(req);
+    const fault = rule?.fault;
+    const record: RecordedRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      ...(fault ? { fault } : {}),
+    };
+    requests.push(record);
+    if (fault === 'redirect') {
+      req.resume();
+      record.status = 307;
+      res.writeHead(307, { location: `${rule?.redirectTo ?? ''}${req.url ?? ''}` });
+      res.end();
+      return;
+    }
+    if (fault === 'error-403') {
+      req.resume();
+      record.status = 403;
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code: 'DENIED', message: 'not allowed to list tags' }] }));
+      return;
+    }
     if (fault === 'error-500' || fault === 'error-429') {
       req.resume();
       const status = fault === 'error-500' ? 500 : 429;
+      record.status = status;
       res.writeHead(status, { 'content-type': 'text/plain', ...(status === 429 ? { 'retry-after': '0' } : {}) });
       res.end(`injected ${status}`);
       return;
@@ -81,7 +121,8 @@ export async function startFaultProxy(upstream: string, rules: FaultRule[] = [])
         if (fault === 'wrong-digest-header' && headers['docker-content-digest']) {
           headers['docker-content-digest'] = `sha256:${'e'.repeat(64)}`;
         }
-        res.writeHead(upRes.statusCode ?? 502, headers);
+        record.status = upRes.statusCode ?? 502;
+        res.writeHead(record.status, headers);
         if (fault === 'reset-half') {
           const total = Number(upRes.headers['content-length'] ?? 0);
           let sent = 0;

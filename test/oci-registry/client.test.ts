@@ -130,7 +130,7 @@ describe('registry client against the real docker-registry', () => {
   );
 
   it(
-    'a streamed chunk the registry rejects ends the push with RG012 and cancels the upload',
+    'a streamed chunk lost in flight, with no way to read the source again: RG043, upload cancelled',
     {
       timeout: 30_000,
     },
@@ -146,7 +146,7 @@ describe('registry client against the real docker-registry', () => {
       try {
         const data = randomBytes(40_000);
         await assert.rejects(target.pushBlob(blob(data), Readable.from([data])), (e: unknown) => {
-          assert.equal((e as AionError).code, 'RG012');
+          assert.equal((e as AionError).code, 'RG043');
           assert.match((e as AionError).message, /cannot be resent/);
           return true;
         });

@@ -18,7 +18,9 @@ export type CopyEvent =
   | { kind: 'blob-done'; descriptor: Descriptor }
   | { kind: 'blob-skip'; descriptor: Descriptor }
   | { kind: 'manifest'; descriptor: Descriptor; tag?: string }
-  | { kind: 'referrer'; descriptor: Descriptor; subject: Descriptor };
+  | { kind: 'referrer'; descriptor: Descriptor; subject: Descriptor }
+  /** Something the user should know that did not stop the copy (the command prints it; the library never does). */
+  | { kind: 'warning'; message: string };
 
 export interface CopyOptions {
   /** Also copy the referrers (signatures, SBOMs, attestations) and cosign `sha256-<hex>.sig/.att/.sbom` tags. */
@@ -44,6 +46,8 @@ export interface CopyResult {
 /** Cosign's pre-referrers tag suffixes (`sha256-<hex>.sig`); copied with the artifact so signatures travel. */
 const COSIGN_TAG_SUFFIXES = ['.sig', '.att', '.sbom'] as const;
 const MAX_REFERRER_DEPTH = 8;
+/** Config blobs are small JSON documents: a descriptor declaring more is refused before anything streams. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 export async function copyArtifact(
   src: ReadTarget,
@@ -82,7 +86,10 @@ export async function copyArtifact(
           const counted = progressCounter(descriptor, emit);
           // pipeline() also propagates an error the source raised before the destination starts reading
           pipeline(stream, counted, signal ? { signal } : {}).catch(() => undefined);
-          await dst.pushBlob(descriptor, counted);
+          // reopen: a registry upload that fails mid-stream reads the blob again instead of failing the copy
+          await dst.pushBlob(descriptor, counted, {
+            reopen: () => src.fetchBlob(descriptor, signal ? { signal } : {}),
+          });
           result.blobsCopied++;
           result.bytesCopied += descriptor.size;
           emit({ kind: 'blob-done', descriptor });
@@ -102,6 +109,13 @@ export async function copyArtifact(
     // A root or tagged manifest is always walked (cheap: existing blobs are skipped) so a half-copied graph heals.
     if (root || tag !== undefined || !(await dst.exists(descriptor))) {
       const parsed = parseManifest(bytes, descriptor);
+      if (parsed.config && typeof parsed.config.size === 'number' && parsed.config.size > MAX_CONFIG_BYTES) {
+        throw new AionError(
+          'RG040',
+          `the config of ${descriptor.digest} declares ${parsed.config.size} bytes, over the ${MAX_CONFIG_BYTES}-byte cap`,
+          { hint: 'configs are small JSON documents; this artifact is broken or hostile, nothing was copied' },
+        );
+      }
       if (isIndexMediaType(descriptor.mediaType)) {
         await Promise.all((parsed.manifests ?? []).map((child) => copyChild(child)));
       } else {
@@ -122,7 +136,19 @@ export async function copyArtifact(
     return pending;
   }
 
-  async function copyReferrers(subject: Descriptor, depth: number, srcTags: Set<string>): Promise<void> {
+  /** Whether the source has `tag`: from its tag list, or asked one by one where listing is forbidden. */
+  async function hasTag(srcTags: Set<string> | undefined, tag: string): Promise<boolean> {
+    if (srcTags) return srcTags.has(tag);
+    try {
+      await src.resolve(tag);
+      return true;
+    } catch (err) {
+      if (err instanceof AionError && (err.code === 'RG003' || err.code === 'RG004')) return false;
+      throw err;
+    }
+  }
+
+  async function copyReferrers(subject: Descriptor, depth: number, srcTags: Set<string> | undefined): Promise<void> {
     if (depth > MAX_REFERRER_DEPTH) return;
     for (const referrer of await src.referrers(subject)) {
       if (result.referrers.some((r) => r.digest === referrer.digest)) continue;
@@ -133,7 +159,7 @@ export async function copyArtifact(
     }
     for (const suffix of COSIGN_TAG_SUFFIXES) {
       const tag = `sha256-${digestHex(subject.digest)}${suffix}`;
-      if (!srcTags.has(tag)) continue;
+      if (!(await hasTag(srcTags, tag))) continue;
       const descriptor = await src.resolve(tag);
       await copyManifest(descriptor, tag);
       if (!result.referrers.some((r) => r.digest === descriptor.digest)) result.referrers.push(descriptor);
@@ -145,7 +171,20 @@ export async function copyArtifact(
   result.descriptor = root;
   if (dstTag !== undefined) result.tag = dstTag;
   await copyManifest(root, dstTag, true);
-  if (options.referrers) await copyReferrers(root, 1, new Set(await src.tags()));
+  if (options.referrers) {
+    let srcTags: Set<string> | undefined;
+    try {
+      srcTags = new Set(await src.tags());
+    } catch (err) {
+      // ECR without ListImages, and others, forbid listing tags: look the cosign tags up one by one instead.
+      if (!(err instanceof AionError) || !['RG006', 'RG007', 'RG013'].includes(err.code)) throw err;
+      emit({
+        kind: 'warning',
+        message: `${src.name} does not allow listing tags (${err.code}); cosign signature tags are looked up one by one`,
+      });
+    }
+    await copyReferrers(root, 1, srcTags);
+  }
   return result;
 }
 

@@ -22,6 +22,7 @@ import lockfile from 'proper-lockfile';
 import { AionError, fsError } from '../errors/index.js';
 import { ensureDir, writeFileAtomic } from '../fs/index.js';
 import { DigestVerifier, digestHex, parseDigest, verifyBytes } from './digest.js';
+import { sweepIngest, trackTemp } from './ingest.js';
 import { assertTag, MAX_MANIFEST_BYTES, referrersTagFor } from './names.js';
 import {
   type Descriptor,
@@ -184,6 +185,8 @@ export class LayoutTarget implements Target {
   private async createSkeleton(): Promise<void> {
     await ensureDir(join(this.root, 'blobs', 'sha256'));
     await ensureDir(join(this.root, 'ingest'));
+    // what killed writers left behind (their pid is gone): removed before this process adds its own
+    await sweepIngest(join(this.root, 'ingest'));
     await this.checkLayoutFile();
     try {
       await stat(join(this.root, 'oci-layout'));
@@ -367,6 +370,7 @@ export class LayoutTarget implements Target {
     await this.initialise();
     const ingest = join(this.root, 'ingest');
     const tmp = join(ingest, `${digestHex(descriptor.digest)}.${process.pid}.${randomBytes(6).toString('hex')}`);
+    const untrack = trackTemp(tmp);
     try {
       if (content instanceof Uint8Array) {
         verifyBytes(descriptor, content);
@@ -383,6 +387,8 @@ export class LayoutTarget implements Target {
       // file-system failures become FS003; a failing source (network reset, RG101) keeps its own error
       if (isErrno(err)) throw fsError(err, this.blobPath(descriptor.digest), 'write');
       throw err;
+    } finally {
+      untrack();
     }
   }
 
@@ -393,6 +399,7 @@ export class LayoutTarget implements Target {
   async ingest(content: Readable): Promise<{ digest: Digest; size: number }> {
     await this.initialise();
     const tmp = join(this.root, 'ingest', `stream.${process.pid}.${randomBytes(6).toString('hex')}`);
+    const untrack = trackTemp(tmp);
     const hash = createHash('sha256');
     let size = 0;
     const hasher = new Transform({
@@ -417,6 +424,8 @@ export class LayoutTarget implements Target {
       await rm(tmp, { force: true }).catch(() => undefined);
       if (isErrno(err)) throw fsError(err, tmp, 'write');
       throw err;
+    } finally {
+      untrack();
     }
   }
 

@@ -141,7 +141,13 @@ export function defaultTag(info: PackageInfo): string {
 export async function pushPackage(artifact: PackedArtifact, target: Target, tag: string): Promise<Descriptor> {
   const limit = pLimit(4);
   await Promise.all(
-    artifact.layers.map((layer) => limit(() => target.pushBlob(layer.descriptor, createReadStream(layer.source)))),
+    artifact.layers.map((layer) =>
+      limit(() =>
+        target.pushBlob(layer.descriptor, createReadStream(layer.source), {
+          reopen: async () => createReadStream(layer.source),
+        }),
+      ),
+    ),
   );
   await target.pushBlob(artifact.manifest.config, artifact.configBytes);
   await target.pushManifest(artifact.descriptor, artifact.manifestBytes, tag);

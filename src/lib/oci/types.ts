@@ -107,9 +107,17 @@ export interface ReadTarget {
   close(): Promise<void>;
 }
 
+export interface PushBlobOptions {
+  /**
+   * A fresh stream of the same blob from its first byte: lets a registry upload that failed mid-stream resume (or
+   * restart) instead of failing the push. Targets that never need it ignore it.
+   */
+  reopen?: () => Promise<Readable>;
+}
+
 export interface Target extends ReadTarget {
   /** Stores a blob; verifies size and digest while streaming; no-op when it already exists. */
-  pushBlob(descriptor: Descriptor, content: Readable | Uint8Array): Promise<void>;
+  pushBlob(descriptor: Descriptor, content: Readable | Uint8Array, options?: PushBlobOptions): Promise<void>;
   /** Stores manifest bytes (must match `descriptor`) and optionally tags them. Maintains referrers for `subject`. */
   pushManifest(descriptor: Descriptor, bytes: Uint8Array, tag?: string): Promise<void>;
   tag(descriptor: Descriptor, tag: string): Promise<void>;

@@ -10,4 +10,8 @@ export const NE_CODES: readonly ErrorCodeSpec[] = [
   { code: 'NE004', summary: 'A redirect could not be followed (too many, or to an unsupported scheme).' },
   { code: 'NE005', summary: 'The bearer token service failed or returned no usable token.' },
   { code: 'NE006', summary: 'A download was interrupted and could not be resumed.' },
+  {
+    code: 'NE010',
+    summary: 'A registry named a token service aionctl refuses (plain HTTP for an HTTPS registry, or not HTTP at all).',
+  },
 ];

@@ -49,4 +49,11 @@ export const RG_CODES: readonly ErrorCodeSpec[] = [
   { code: 'RG030', summary: 'There is no OCI image layout at the oci: path given.' },
   { code: 'RG031', summary: 'The local store holds nothing under the name given.' },
   { code: 'RG032', summary: 'No SBOM is attached to the artifact (`sbom get`).' },
+  {
+    code: 'RG040',
+    summary: 'A registry response is larger than its size cap (token, tag or referrer page, error body, config blob).',
+  },
+  { code: 'RG041', summary: 'A paginated registry list did not end (a `next` link loops, or over the page cap).' },
+  { code: 'RG042', summary: 'A registry list (tags, referrers) is malformed or holds more entries than allowed.' },
+  { code: 'RG043', summary: 'A blob upload failed and could not be resumed or restarted within the retry budget.' },
 ];

@@ -3,6 +3,7 @@
  * or anything else (distribution answers some 404s with plain text), so both are handled.
  */
 import { AionError } from '../../errors/index.js';
+import { sanitizeForTerminal } from '../../text/index.js';
 
 export interface RegistryErrorContext {
   /** What we were doing, e.g. `pull manifest 1.0 from 127.0.0.1:5000/team/agent`. */
@@ -70,11 +71,20 @@ export function registryError(status: number, bodyText: string, ctx: RegistryErr
   }
   const mapped = first?.code ? CODE_MAP[first.code] : undefined;
   const { code, hint } = mapped ? { code: mapped.code, hint: mapped.hint(ctx) } : statusFallback(status, ctx);
-  const said = first?.code
-    ? `${first.code}${first.message ? `: ${first.message}` : ''}`
-    : bodyText.trim().slice(0, 200).replace(/\s+/g, ' ') || 'no details';
+  // What the registry said is shown to the user: control characters and escape sequences are made visible.
+  const said = sanitizeForTerminal(
+    first?.code
+      ? `${String(first.code).slice(0, 100)}${first.message ? `: ${String(first.message).slice(0, 300)}` : ''}`
+      : bodyText
+          .trim()
+          .slice(0, 200)
+          .replace(/[ \t\r\n]+/g, ' ') || 'no details',
+  );
   return new AionError(code, `${ctx.action}: registry answered ${status} (${said})`, {
     hint,
-    details: { status, ...(first?.code ? { registryCode: first.code } : {}) },
+    details: {
+      status,
+      ...(first?.code ? { registryCode: sanitizeForTerminal(String(first.code).slice(0, 100)) } : {}),
+    },
   });
 }

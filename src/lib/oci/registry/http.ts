@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
 import { AionError } from '../../errors/index.js';
+import { sanitizeForTerminal } from '../../text/index.js';
 import { type Challenge, parseChallenges, parseRetryAfter } from './challenge.js';
 import type { Credential } from './credentials.js';
 
@@ -23,6 +24,16 @@ export interface RegistryHttpOptions {
   /** Called once per distinct `Warning: 299` text from a registry. */
   onWarning?: (message: string) => void;
   userAgent?: string;
+  /** TCP + TLS connect timeout in ms (default 30 s). */
+  connectTimeoutMs?: number;
+  /** Longest silence while waiting for headers or between body bytes, in ms (default 60 s). */
+  idleTimeoutMs?: number;
+  /** Every request (retries included) must finish within this, plus `size / minBytesPerSecond` (default 120 s). */
+  deadlineBaseMs?: number;
+  /** The slowest transfer rate a deadline allows for (default 16 KiB/s). */
+  minBytesPerSecond?: number;
+  /** Cancels everything in flight (the command's Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 /** A request body that can be sent again on retry: bytes, or a factory producing a fresh stream. */
@@ -35,6 +46,10 @@ export interface HttpRequest {
   body?: RequestBody;
   /** Token scopes, e.g. `repository:team/agent:pull`. */
   scopes: string[];
+  /** false: no retry on 5xx or a dropped connection (the caller recovers, e.g. a streamed upload chunk). */
+  retry?: boolean;
+  /** Overall deadline for the request and the reading of its body (default: `deadline()`, for small bodies). */
+  deadline?: Deadline;
 }
 
 export interface HttpResponse {
@@ -47,7 +62,7 @@ export interface HttpResponse {
 
 const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const RETRY_STATUS = (s: number) => s === 408 || s === 429 || (s >= 500 && s !== 501 && s !== 505);
+export const RETRY_STATUS = (s: number) => s === 408 || s === 429 || (s >= 500 && s !== 501 && s !== 505);
 const RETRY_NETWORK = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -61,6 +76,62 @@ const RETRY_NETWORK = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 const TLS_ERROR = /CERT|TLS|SSL|EPROTO|SELF_SIGNED|UNABLE_TO_VERIFY/;
+/** A token response is a small JSON document; anything bigger is refused before it is parsed. */
+export const MAX_TOKEN_BYTES = 1024 * 1024;
+/** Error bodies are read for their message only. */
+export const MAX_ERROR_BYTES = 64 * 1024;
+
+/** A deadline signal that says what it was for when it fires (NE003, not an anonymous AbortError). */
+export class Deadline {
+  readonly signal: AbortSignal;
+  readonly ms: number;
+  constructor(ms: number, parent?: AbortSignal) {
+    this.ms = ms;
+    const own = AbortSignal.timeout(ms);
+    this.signal = parent ? AbortSignal.any([own, parent]) : own;
+  }
+  /** True when this deadline (not the caller's signal) ended the request. */
+  get expired(): boolean {
+    return this.signal.aborted && (this.signal.reason as { name?: string } | undefined)?.name === 'TimeoutError';
+  }
+}
+
+export function deadlineError(url: string, ms: number, cause?: unknown): AionError {
+  return new AionError('NE003', `request to ${new URL(url).host} did not finish within ${Math.ceil(ms / 1000)} s`, {
+    cause,
+    hint: 'the registry or the network is too slow; retry later',
+  });
+}
+
+/** Reads a whole response body, refusing (RG040) more than `limit` bytes, declared or sent. */
+export async function readCapped(
+  body: AsyncIterable<unknown> & { destroy(): unknown; dump?: () => Promise<void> },
+  declared: string | undefined,
+  limit: number,
+  what: string,
+): Promise<Buffer> {
+  const tooBig = (size?: number) =>
+    new AionError('RG040', `${what} is ${size === undefined ? 'over' : `${size} bytes, over`} the ${limit}-byte cap`, {
+      hint: 'the registry (or a proxy) sent far more than such a response ever needs; refusing it',
+    });
+  const size = Number(declared ?? Number.NaN);
+  if (size > limit) {
+    body.destroy();
+    throw tooBig(size);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    const piece = chunk as Buffer;
+    total += piece.length;
+    if (total > limit) {
+      body.destroy();
+      throw tooBig();
+    }
+    chunks.push(piece);
+  }
+  return Buffer.concat(chunks);
+}
 
 type TokenEntry = { token: string; expiresAt: number };
 type HostAuth = { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service?: string };
@@ -116,10 +187,13 @@ export class RegistryHttp {
 
   constructor(options: RegistryHttpOptions = {}) {
     this.options = options;
+    const idle = options.idleTimeoutMs ?? 60_000;
     this.dispatcher = new Agent({
-      connect: { rejectUnauthorized: !options.insecure },
+      connect: { rejectUnauthorized: !options.insecure, timeout: options.connectTimeoutMs ?? 30_000 },
       keepAliveTimeout: 10_000,
       connections: 16,
+      headersTimeout: idle,
+      bodyTimeout: idle,
     });
     this.credentials = options.credentials ?? (async () => undefined);
     this.maxRetries = options.maxRetries ?? 4;
@@ -130,39 +204,59 @@ export class RegistryHttp {
     await this.dispatcher.close();
   }
 
+  /** Retries after the first attempt, for callers that recover on their own (upload resumes). */
+  get retries(): number {
+    return this.maxRetries;
+  }
+
+  /** A deadline for a request moving `size` bytes: the base, plus the time the slowest allowed rate needs. */
+  deadline(size = 0): Deadline {
+    const base = this.options.deadlineBaseMs ?? 120_000;
+    const rate = this.options.minBytesPerSecond ?? 16 * 1024;
+    return new Deadline(base + Math.ceil((size / rate) * 1000), this.options.signal);
+  }
+
   /** Sends with auth, redirects and retries. Returns the final response (any status): the caller maps errors. */
-  async send(req: HttpRequest): Promise<HttpResponse> {
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    const deadline = request.deadline ?? this.deadline();
+    const req = { ...request, signal: deadline.signal };
     const host = new URL(req.url).host;
+    const maxRetries = req.retry === false ? 0 : this.maxRetries;
     let scopes = normaliseScopes(req.scopes);
     let authRetried = false;
     for (let attempt = 0; ; attempt++) {
       let response: HttpResponse;
       try {
-        response = await this.follow(req, await this.authorization(host, scopes));
+        response = await this.follow(req, await this.authorization(host, scopes, req.signal));
       } catch (err) {
         if (err instanceof AionError) throw err;
-        if (RETRY_NETWORK.has(errorCode(err)) && attempt < this.maxRetries) {
+        if (deadline.expired) throw deadlineError(req.url, deadline.ms, err);
+        if (deadline.signal.aborted) throw err;
+        if (RETRY_NETWORK.has(errorCode(err)) && attempt < maxRetries) {
           await sleep(this.backoff(attempt));
           continue;
         }
         throw networkError(err, req.url);
       }
       this.collectWarnings(response);
-      if (response.status === 401 && !authRetried) {
+      // A challenge counts only from the registry that was asked: a redirect target (storage, a CDN, anyone the
+      // registry points at) must never decide where this registry's credentials go.
+      const sameOrigin = new URL(response.url).origin === new URL(req.url).origin;
+      if (response.status === 401 && !authRetried && sameOrigin) {
         authRetried = true;
         const challenges = parseChallenges(response.headers['www-authenticate']);
         // A cached token that earned a 401 is stale or too narrow: forget it, and ask for what was challenged too.
         this.tokens.delete(this.tokenKey(host, scopes));
         const challenged = challenges.find((c) => c.scheme === 'bearer')?.params.scope?.split(' ') ?? [];
         scopes = normaliseScopes([...scopes, ...challenged]);
-        if (await this.learnChallenge(host, challenges)) {
+        if (await this.learnChallenge(req.url, challenges)) {
           await response.body.dump();
           attempt--;
           continue;
         }
         return response;
       }
-      if (RETRY_STATUS(response.status) && attempt < this.maxRetries) {
+      if (RETRY_STATUS(response.status) && attempt < maxRetries) {
         const wait = parseRetryAfter(response.headers['retry-after']);
         await response.body.dump();
         await sleep(Math.min(wait ?? this.backoff(attempt), 30_000));
@@ -172,13 +266,21 @@ export class RegistryHttp {
     }
   }
 
+  /** The wait before retry number `attempt + 1` (exponential with jitter, capped at 3 s). */
+  backoffMs(attempt: number): number {
+    return this.backoff(attempt);
+  }
+
   private backoff(attempt: number): number {
     const base = Math.min(this.retryBaseMs * 2 ** attempt, 3000);
     return base / 2 + Math.random() * (base / 2);
   }
 
   /** One request plus its redirects; `Authorization` only goes to the origin it was meant for. */
-  private async follow(req: HttpRequest, authorization: string | undefined): Promise<HttpResponse> {
+  private async follow(
+    req: HttpRequest & { signal: AbortSignal },
+    authorization: string | undefined,
+  ): Promise<HttpResponse> {
     let url = req.url;
     let method = req.method;
     let body = req.body;
@@ -196,8 +298,7 @@ export class RegistryHttp {
         headers,
         body: payload,
         dispatcher: this.dispatcher,
-        headersTimeout: 60_000,
-        bodyTimeout: 120_000,
+        signal: req.signal,
       });
       const response: HttpResponse = { status: res.statusCode, headers: flatHeaders(res.headers), body: res.body, url };
       const location = response.headers.location;
@@ -225,7 +326,7 @@ export class RegistryHttp {
     const header = response.headers.warning;
     if (!header || !this.options.onWarning) return;
     for (const m of header.matchAll(/299\s+\S+\s+"((?:[^"\\]|\\.)*)"/g)) {
-      const text = (m[1] ?? '').replace(/\\(.)/g, '$1');
+      const text = sanitizeForTerminal((m[1] ?? '').replace(/\\(.)/g, '$1'));
       if (!this.warned.has(text)) {
         this.warned.add(text);
         this.options.onWarning(text);
@@ -238,7 +339,7 @@ export class RegistryHttp {
   }
 
   /** The Authorization header to send up front (cached bearer token, or basic once the host asked for it). */
-  private async authorization(host: string, scopes: string[]): Promise<string | undefined> {
+  private async authorization(host: string, scopes: string[], signal?: AbortSignal): Promise<string | undefined> {
     const known = this.hostAuth.get(host);
     if (!known) return undefined;
     if (known.scheme === 'basic') {
@@ -248,14 +349,33 @@ export class RegistryHttp {
     const key = this.tokenKey(host, scopes);
     const cached = this.tokens.get(key);
     if (cached && cached.expiresAt > Date.now()) return `Bearer ${cached.token}`;
-    const token = await this.fetchToken(host, known, scopes);
+    const token = await this.fetchToken(host, known, scopes, signal);
     return token ? `Bearer ${token}` : undefined;
   }
 
   /** Records how a host authenticates; true when a retry with credentials/token makes sense. */
-  private async learnChallenge(host: string, challenges: Challenge[]): Promise<boolean> {
+  private async learnChallenge(url: string, challenges: Challenge[]): Promise<boolean> {
+    const { host, protocol } = new URL(url);
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer?.params.realm) {
+      let realm: URL;
+      try {
+        realm = new URL(bearer.params.realm);
+      } catch {
+        throw new AionError('NE010', `${host} named a token service that is not a URL`, {
+          hint: 'the registry is misconfigured',
+        });
+      }
+      if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
+        throw new AionError('NE010', `${host} named a ${realm.protocol} token service; only HTTP(S) is used`, {
+          hint: 'the registry is misconfigured',
+        });
+      }
+      if (protocol === 'https:' && realm.protocol === 'http:') {
+        throw new AionError('NE010', `${host} (HTTPS) sends credentials to a plain-HTTP token service ${realm.host}`, {
+          hint: 'refused: anyone on the path could read them; the registry must name an https:// realm',
+        });
+      }
       this.hostAuth.set(host, { scheme: 'bearer', realm: bearer.params.realm, service: bearer.params.service });
       return true;
     }
@@ -272,12 +392,17 @@ export class RegistryHttp {
     host: string,
     auth: Extract<HostAuth, { scheme: 'bearer' }>,
     scopes: string[],
+    parent?: AbortSignal,
   ): Promise<string | undefined> {
     const cred = await this.credentials(host);
     if (cred?.registryToken) return cred.registryToken;
     const realm = new URL(auth.realm);
     this.tokenRequests++;
+    // Its own deadline (a token is small), inside the caller's: a token service that trickles cannot hang a pull.
+    const deadline = this.deadline(MAX_TOKEN_BYTES);
+    const signal = parent ? AbortSignal.any([deadline.signal, parent]) : deadline.signal;
     let res: Dispatcher.ResponseData;
+    let text: string;
     try {
       if (cred?.identityToken) {
         const form = new URLSearchParams({
@@ -292,22 +417,33 @@ export class RegistryHttp {
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
           body: form.toString(),
           dispatcher: this.dispatcher,
+          signal,
         });
       } else {
         if (auth.service) realm.searchParams.set('service', auth.service);
         for (const scope of scopes) realm.searchParams.append('scope', scope);
         const headers: Record<string, string> = {};
         if (cred?.username !== undefined) headers.authorization = basicHeader(cred.username, cred.password ?? '');
-        res = await request(realm, { method: 'GET', headers, dispatcher: this.dispatcher });
+        res = await request(realm, { method: 'GET', headers, dispatcher: this.dispatcher, signal });
       }
+      text = (
+        await readCapped(
+          res.body,
+          res.headers['content-length'] as string | undefined,
+          MAX_TOKEN_BYTES,
+          'token response',
+        )
+      ).toString('utf8');
     } catch (err) {
+      if (err instanceof AionError) throw err;
+      if (deadline.expired) throw deadlineError(realm.toString(), deadline.ms, err);
+      if (signal.aborted) throw err;
       const mapped = networkError(err, realm.toString());
       throw new AionError('NE005', `token service ${realm.host} failed: ${mapped.message}`, {
         cause: err,
         hint: mapped.hint,
       });
     }
-    const text = await res.body.text();
     if (res.statusCode === 401 || res.statusCode === 403) {
       throw new AionError('RG006', `${host} rejected the credentials (token service answered ${res.statusCode})`, {
         hint: `log in again with \`aionctl login ${host}\``,

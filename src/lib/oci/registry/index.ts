@@ -16,12 +16,25 @@ export {
   storeCredential,
 } from './credentials.js';
 export { registryError } from './errors.js';
-export { basicHeader, type CredentialSource, normaliseScopes, RegistryHttp, type RegistryHttpOptions } from './http.js';
+export {
+  basicHeader,
+  type CredentialSource,
+  Deadline,
+  MAX_ERROR_BYTES,
+  MAX_TOKEN_BYTES,
+  normaliseScopes,
+  RegistryHttp,
+  type RegistryHttpOptions,
+} from './http.js';
 export { isReferrerTag, presentTags, type TagListOptions, type TagSort, tagVersion } from './tags.js';
 export {
   DEFAULT_CHUNK_SIZE,
   DEFAULT_MONOLITHIC_MAX,
   MANIFEST_ACCEPT,
+  MAX_LIST_PAGE_BYTES,
+  MAX_PAGES,
+  MAX_REFERRERS,
+  MAX_TAGS,
   RegistryTarget,
   type RegistryTargetOptions,
 } from './target.js';
@@ -37,6 +50,13 @@ export interface ConnectOptions extends RegistryTargetOptions {
   onWarning?: (message: string) => void;
   maxRetries?: number;
   retryBaseMs?: number;
+  /** See RegistryHttpOptions: connect timeout, idle timeout, per-request deadline (base + size at a minimum rate). */
+  connectTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  deadlineBaseMs?: number;
+  minBytesPerSecond?: number;
+  /** Cancels every request in flight. */
+  signal?: AbortSignal;
 }
 
 /** Opens a registry repository as a Target, credentials from Docker's config.json (looked up once per host). */
@@ -48,6 +68,11 @@ export function connectRegistry(reference: RegistryReference, options: ConnectOp
     onWarning: options.onWarning,
     maxRetries: options.maxRetries ?? numberFromEnv(env.AIONCTL_REGISTRY_RETRIES),
     retryBaseMs: options.retryBaseMs ?? numberFromEnv(env.AIONCTL_REGISTRY_RETRY_BASE_MS),
+    connectTimeoutMs: options.connectTimeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs,
+    deadlineBaseMs: options.deadlineBaseMs,
+    minBytesPerSecond: options.minBytesPerSecond,
+    signal: options.signal,
     credentials: (host) => {
       if (options.credential) return Promise.resolve(options.credential);
       if (options.anonymous) return Promise.resolve(undefined);

@@ -6,7 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { addAbortSignal, Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { AionError } from '../../errors/index.js';
+import { sanitizeForTerminal as clean } from '../../text/index.js';
 import { parseDigest, sha256, verifyBytes } from '../digest.js';
 import { isIndexMediaType, isManifestMediaType } from '../layout.js';
 import { MAX_MANIFEST_BYTES, referrersTagFor } from '../names.js';
@@ -17,12 +19,22 @@ import {
   type ImageIndex,
   MEDIA_TYPES,
   type ReadOptions,
+  type PushBlobOptions,
   type Target,
 } from '../types.js';
 import { parseNextLink } from './challenge.js';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from './defaults.js';
 import { type RegistryErrorContext, registryError } from './errors.js';
-import { type HttpRequest, type HttpResponse, networkError, type RegistryHttp } from './http.js';
+import {
+  deadlineError,
+  type HttpRequest,
+  type HttpResponse,
+  MAX_ERROR_BYTES,
+  networkError,
+  RETRY_STATUS,
+  type RegistryHttp,
+  readCapped,
+} from './http.js';
 
 /** Every manifest type we can handle, OCI first (distribution 2.8 answers 404 to a GET without the OCI types). */
 export const MANIFEST_ACCEPT = [
@@ -33,6 +45,23 @@ export const MANIFEST_ACCEPT = [
 ].join(', ');
 
 const ZERO_DIGEST = `sha256:${'0'.repeat(64)}`;
+/** Paginated lists (tags, referrers) stop with RG041 after this many pages or at a repeated `next` link. */
+export const MAX_PAGES = 1000;
+/** One page of a tag list (n=1000 is asked for; registries that ignore n still fit tens of thousands of tags). */
+export const MAX_LIST_PAGE_BYTES = 8 * 1024 * 1024;
+export const MAX_TAGS = 1_000_000;
+export const MAX_REFERRERS = 10_000;
+
+function isDescriptor(value: unknown): boolean {
+  const d = value as Partial<Descriptor> | null;
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    typeof d.digest === 'string' &&
+    typeof d.mediaType === 'string' &&
+    typeof d.size === 'number'
+  );
+}
 
 export interface RegistryTargetOptions {
   /** Blobs up to this size go up in one PUT (buffered, so retryable); larger ones in PATCH chunks. */
@@ -193,13 +222,20 @@ export class RegistryTarget implements Target {
     limit: number,
     what: string,
     ctx: RegistryErrorContext,
+    kind: 'manifest' | 'list' = 'manifest',
   ): Promise<{ response: HttpResponse; bytes: Buffer }> {
+    const deadline = this.http.deadline();
     for (let attempt = 0; ; attempt++) {
-      const response = await this.send({ ...req, method: 'GET' });
+      const response = await this.send({ ...req, method: 'GET', deadline });
       if (response.status !== 200) await this.fail(response, ctx);
       try {
-        return { response, bytes: await readLimited(response, limit, what) };
+        const bytes =
+          kind === 'manifest'
+            ? await readLimited(response, limit, what)
+            : await readCapped(response.body, response.headers['content-length'], limit, what);
+        return { response, bytes };
       } catch (err) {
+        if (deadline.expired) throw deadlineError(req.url, deadline.ms, err);
         if (err instanceof AionError || attempt >= 3) {
           if (err instanceof AionError) throw err;
           throw networkError(err, req.url);
@@ -232,7 +268,7 @@ export class RegistryTarget implements Target {
     if (!digest || !mediaType || !Number.isFinite(size)) return (await this.fetchManifest(reference)).descriptor;
     parseDigest(digest);
     if (reference.startsWith('sha256:') && digest !== reference) {
-      throw new AionError('RG009', `${this.name} says ${reference} has digest ${digest}`, {
+      throw new AionError('RG009', `${this.name} says ${reference} has digest ${clean(digest)}`, {
         hint: 'the registry or a proxy is misbehaving; nothing was stored',
       });
     }
@@ -252,7 +288,7 @@ export class RegistryTarget implements Target {
     if (headerDigest && headerDigest !== digest) {
       throw new AionError(
         'RG009',
-        `manifest ${selector} from ${this.name}: Docker-Content-Digest ${headerDigest} but the body hashes to ${digest}`,
+        `manifest ${selector} from ${this.name}: Docker-Content-Digest ${clean(headerDigest)} but the body hashes to ${digest}`,
         {
           hint: 'the registry or a proxy altered the manifest; nothing was stored',
         },
@@ -271,13 +307,17 @@ export class RegistryTarget implements Target {
     const contentType = mediaTypeOf(response.headers['content-type']);
     const bodyType = typeof parsed.mediaType === 'string' ? parsed.mediaType : undefined;
     if (bodyType && contentType && bodyType !== contentType && contentType !== 'application/json') {
-      throw new AionError('RG011', `manifest ${selector}: Content-Type ${contentType} but mediaType ${bodyType}`, {
-        hint: 'the registry served an inconsistent manifest; refusing it',
-      });
+      throw new AionError(
+        'RG011',
+        `manifest ${selector}: Content-Type ${clean(contentType)} but mediaType ${clean(bodyType)}`,
+        {
+          hint: 'the registry served an inconsistent manifest; refusing it',
+        },
+      );
     }
     const mediaType = bodyType ?? contentType;
     if (!mediaType || !isManifestMediaType(mediaType)) {
-      throw new AionError('RG011', `manifest ${selector} has unsupported media type ${mediaType ?? '(none)'}`, {
+      throw new AionError('RG011', `manifest ${selector} has unsupported media type ${clean(mediaType ?? '(none)')}`, {
         hint: 'aionctl handles OCI image manifests and indexes (and Docker v2 manifests)',
       });
     }
@@ -309,7 +349,7 @@ export class RegistryTarget implements Target {
     if (returned && returned !== descriptor.digest) {
       throw new AionError(
         'RG009',
-        `${this.name} stored manifest ${reference} as ${returned}, not ${descriptor.digest}`,
+        `${this.name} stored manifest ${reference} as ${clean(returned)}, not ${descriptor.digest}`,
         {
           hint: 'the registry rewrote the manifest; it is not usable for signed artifacts',
         },
@@ -360,7 +400,10 @@ export class RegistryTarget implements Target {
     options.signal?.throwIfAborted();
     parseDigest(descriptor.digest);
     const url = `${this.base}/blobs/${descriptor.digest}`;
-    const first = await this.send({ method: 'GET', url });
+    // One deadline for the whole transfer, resumes included: scaled to the declared size, so a registry that
+    // trickles a byte every few seconds (never idle long enough to time out) still ends in bounded time.
+    const deadline = this.http.deadline(descriptor.size);
+    const first = await this.send({ method: 'GET', url, deadline });
     if (first.status !== 200) await this.fail(first, this.ctx(`fetch blob ${descriptor.digest} from`, 'blob'));
     // Bound up front: the generator below is a plain function with its own `this`.
     const send = this.send.bind(this);
@@ -381,7 +424,7 @@ export class RegistryTarget implements Target {
       let resumes = 0;
       while (true) {
         if (!response) {
-          response = await send({ method: 'GET', url, headers: { range: `bytes=${passed}-` } });
+          response = await send({ method: 'GET', url, headers: { range: `bytes=${passed}-` }, deadline });
           if (response.status !== 206 && response.status !== 200) {
             await fail(response, ctx(`resume blob ${descriptor.digest} from`, 'blob'));
           }
@@ -408,6 +451,8 @@ export class RegistryTarget implements Target {
         } catch (err) {
           response.body.destroy();
           if (err instanceof AionError) throw err; // a verification failure is final: never resume past it
+          if (deadline.expired) throw deadlineError(url, deadline.ms, err);
+          if (deadline.signal.aborted) throw err;
           response = undefined;
           if (passed >= descriptor.size || resumes >= 5) {
             throw new AionError('NE006', `download of ${descriptor.digest} from ${name} was interrupted`, {
@@ -423,7 +468,7 @@ export class RegistryTarget implements Target {
     return options.signal ? addAbortSignal(options.signal, stream) : stream;
   }
 
-  async pushBlob(descriptor: Descriptor, content: Readable | Uint8Array): Promise<void> {
+  async pushBlob(descriptor: Descriptor, content: Readable | Uint8Array, options: PushBlobOptions = {}): Promise<void> {
     parseDigest(descriptor.digest);
     if (await this.exists(descriptor)) {
       if (!(content instanceof Uint8Array)) content.destroy();
@@ -441,7 +486,7 @@ export class RegistryTarget implements Target {
         verifyBytes(descriptor, bytes);
         location = await this.putUpload(location, descriptor, bytes);
       } else {
-        await this.chunkedUpload(location.url, location.minChunk, descriptor, content);
+        location = await this.chunkedUpload(location, descriptor, content, options.reopen);
       }
     } catch (err) {
       if (typeof location === 'object') await this.cancelUpload(location.url);
@@ -450,8 +495,11 @@ export class RegistryTarget implements Target {
   }
 
   /** POST (or mount) an upload session. undefined when a cross-repo mount made the upload unnecessary. */
-  private async startUpload(descriptor: Descriptor): Promise<{ url: string; minChunk: number } | undefined> {
-    for (const from of this.options.mountFrom ?? []) {
+  private async startUpload(
+    descriptor: Descriptor,
+    mount = true,
+  ): Promise<{ url: string; minChunk: number } | undefined> {
+    for (const from of mount ? (this.options.mountFrom ?? []) : []) {
       if (from === this.reference.repository) continue;
       const url = `${this.base}/blobs/uploads/?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(from)}`;
       const response = await this.send(
@@ -488,84 +536,188 @@ export class RegistryTarget implements Target {
         url: withDigest(location.url, descriptor.digest),
         headers: { 'content-type': 'application/octet-stream' },
         body: bytes,
+        deadline: this.http.deadline(bytes.length),
       },
       true,
     );
-    if (response.status !== 201) await this.fail(response, this.ctx(`upload ${descriptor.digest} to`, 'upload'));
+    if (response.status !== 201) await this.commitFailed(response, descriptor);
     await response.body.dump();
     return undefined;
   }
 
-  private async chunkedUpload(start: string, minChunk: number, descriptor: Descriptor, content: Readable) {
-    const chunkSize = Math.max(this.options.chunkSize ?? DEFAULT_CHUNK_SIZE, minChunk);
-    const reader = new ChunkReader(content as AsyncIterable<Buffer>);
-    const hash = createHash('sha256');
-    let location = start;
+  /**
+   * A commit (PUT) that did not answer 201 may still have landed (a proxy lost the answer, a retry then found the
+   * session gone): the blob being there is success; anything else is the registry's error.
+   */
+  private async commitFailed(response: HttpResponse, descriptor: Descriptor): Promise<void> {
+    const text = await safeText(response);
+    if (response.status !== 400 && (await this.exists(descriptor).catch(() => false))) return;
+    throw registryError(response.status, text, this.ctx(`upload ${descriptor.digest} to`, 'upload'));
+  }
+
+  /**
+   * Where an upload session stands (`GET` the upload URL: 204 with `Range: 0-<last>` and a fresh Location).
+   * undefined when the session is gone (expired, or the registry lost it): the blob then starts over.
+   */
+  private async uploadStatus(url: string): Promise<{ url: string; offset: number } | undefined> {
+    const response = await this.send({ method: 'GET', url }, true);
+    await response.body.dump().catch(() => undefined);
+    if (response.status !== 204 && response.status !== 200) return undefined;
+    const range = /^\s*(?:bytes=)?0-(\d+)\s*$/.exec(response.headers.range ?? '');
+    // distribution says `0-0` for an empty session (and for one byte): a chunk is never one byte, so 0.
+    const last = range ? Number(range[1]) : -1;
+    const offset = last > 0 ? last + 1 : 0;
+    const next = response.headers.location ? new URL(response.headers.location, response.url).toString() : url;
+    return { url: next, offset };
+  }
+
+  /**
+   * PATCH chunks streamed from the source (memory stays flat whatever the chunk size). A chunk that fails (5xx,
+   * dropped connection) is not blindly re-sent: the registry is asked how far the upload got and the upload goes
+   * on from there, reading the source again from its start (`reopen`) when bytes already taken from the stream
+   * never arrived; a session the registry lost starts over. Each step gets the client's retry budget.
+   */
+  private async chunkedUpload(
+    session: { url: string; minChunk: number },
+    descriptor: Descriptor,
+    content: Readable,
+    reopen: (() => Promise<Readable>) | undefined,
+  ): Promise<undefined> {
+    const chunkSize = Math.max(this.options.chunkSize ?? DEFAULT_CHUNK_SIZE, session.minChunk);
+    let stream = content;
+    let reader = new ChunkReader(stream as AsyncIterable<Buffer>);
+    let hash = createHash('sha256');
+    /** Bytes taken from the current source stream (all hashed). */
+    let consumed = 0;
+    let location = session.url;
     let offset = 0;
-    while (offset < descriptor.size) {
-      const length = Math.min(chunkSize, descriptor.size - offset);
-      const start = offset;
-      let used = false;
-      // Each chunk streams straight from the source (memory stays flat whatever the chunk size); a stream cannot be
-      // replayed, so a chunk that fails in flight ends the push with a clear error instead of a silent retry.
-      const body = (): Readable => {
-        if (used) {
-          throw new AionError('RG012', `a chunk of ${descriptor.digest} failed in flight and cannot be resent`, {
-            hint: 'retry the push; a smaller --chunk-size keeps the lost work small',
-          });
-        }
-        used = true;
-        return Readable.from(
-          (async function* () {
-            let sent = 0;
-            for await (const piece of reader.take(length)) {
-              hash.update(piece);
-              sent += piece.length;
-              yield piece;
-            }
-            if (sent !== length) {
-              throw new AionError('RG009', `content of ${descriptor.digest} ended after ${start + sent} bytes`, {
-                hint: 'the source is truncated; nothing was committed',
-              });
-            }
-          })(),
-        );
-      };
-      const response = await this.send(
-        {
-          method: 'PATCH',
-          url: location,
-          headers: {
-            'content-type': 'application/octet-stream',
-            'content-range': `${start}-${start + length - 1}`,
-            'content-length': String(length),
-          },
-          body,
-        },
-        true,
-      );
-      if (response.status !== 202 || !response.headers.location) {
-        await this.fail(response, this.ctx(`upload chunk of ${descriptor.digest} to`, 'upload'));
-      }
-      await response.body.dump();
-      location = new URL(response.headers.location as string, response.url).toString();
-      offset += length;
-    }
-    const extra = await reader.read(1);
-    const actual = `sha256:${hash.digest('hex')}`;
-    if (offset !== descriptor.size || extra.length > 0 || actual !== descriptor.digest) {
-      // verifyBytes-style message without buffering: the source did not deliver what the descriptor promised.
-      throw new AionError('RG009', `content of ${descriptor.digest} failed verification while uploading`, {
-        hint: 'the source is corrupt or changed during the push; nothing was committed',
-        details: { digest: descriptor.digest, size: descriptor.size },
+    let failures = 0;
+    const truncated = (at: number) =>
+      new AionError('RG009', `content of ${descriptor.digest} ended after ${at} bytes`, {
+        hint: 'the source is truncated; nothing was committed',
       });
+    /** Puts the source at `offset`: the stream as it is, or a fresh one read (and hashed) up to there. */
+    const seek = async (target: number): Promise<void> => {
+      if (consumed === target) return;
+      if (!reopen) {
+        throw new AionError('RG043', `a chunk of ${descriptor.digest} failed in flight and cannot be resent`, {
+          hint: 'retry the push; a smaller --chunk-size keeps the lost work small',
+        });
+      }
+      stream.destroy();
+      stream = await reopen();
+      reader = new ChunkReader(stream as AsyncIterable<Buffer>);
+      hash = createHash('sha256');
+      consumed = 0;
+      for await (const piece of reader.take(target)) {
+        hash.update(piece);
+        consumed += piece.length;
+      }
+      if (consumed !== target) throw truncated(consumed);
+    };
+    try {
+      while (offset < descriptor.size) {
+        await seek(offset);
+        const start = offset;
+        const length = Math.min(chunkSize, descriptor.size - start);
+        let inflight: Readable | undefined;
+        const body = (): Readable => {
+          if (inflight) throw new AionError('RG043', 'internal: a streamed chunk was sent twice');
+          const source = reader;
+          inflight = Readable.from(
+            (async function* () {
+              let sent = 0;
+              for await (const piece of source.take(length)) {
+                hash.update(piece);
+                consumed += piece.length;
+                sent += piece.length;
+                yield piece;
+              }
+              if (sent !== length) throw truncated(start + sent);
+            })(),
+          );
+          return inflight;
+        };
+        let response: HttpResponse | undefined;
+        let failure: unknown;
+        try {
+          response = await this.send(
+            {
+              method: 'PATCH',
+              url: location,
+              headers: {
+                'content-type': 'application/octet-stream',
+                'content-range': `${start}-${start + length - 1}`,
+                'content-length': String(length),
+              },
+              body,
+              retry: false,
+              deadline: this.http.deadline(length),
+            },
+            true,
+          );
+        } catch (err) {
+          // The source's own failure (truncated, unreadable) and refusals are final; a lost connection is not.
+          if (!(err instanceof AionError) || (err.code !== 'NE001' && err.code !== 'NE003')) throw err;
+          failure = err;
+        }
+        if (response && response.status === 202 && response.headers.location) {
+          await response.body.dump();
+          location = new URL(response.headers.location, response.url).toString();
+          offset += length;
+          failures = 0;
+          continue;
+        }
+        if (response && !RETRY_STATUS(response.status) && response.status !== 416) {
+          await this.fail(response, this.ctx(`upload chunk of ${descriptor.digest} to`, 'upload'));
+        }
+        if (response) await response.body.dump().catch(() => undefined);
+        // The chunk's stream may still be read after an early answer: stop it before counting what was taken.
+        if (inflight) {
+          inflight.destroy();
+          await finished(inflight).catch(() => undefined);
+        }
+        if (++failures > this.http.retries) {
+          throw new AionError(
+            'RG043',
+            `upload of ${descriptor.digest} to ${this.name} kept failing at byte ${start} (${response ? `status ${response.status}` : 'connection lost'})`,
+            { cause: failure, hint: 'the registry or a proxy is failing; retry later' },
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, this.http.backoffMs(failures - 1)));
+        const status = await this.uploadStatus(location);
+        if (status && status.offset <= consumed) {
+          location = status.url;
+          offset = status.offset;
+        } else {
+          // The session is gone (or claims bytes never sent): start the blob over in a new one.
+          await this.cancelUpload(location);
+          const fresh = await this.startUpload(descriptor, false);
+          if (!fresh) return undefined;
+          location = fresh.url;
+          offset = 0;
+        }
+      }
+      await seek(descriptor.size);
+      const extra = await reader.read(1);
+      const actual = `sha256:${hash.digest('hex')}`;
+      if (consumed !== descriptor.size || extra.length > 0 || actual !== descriptor.digest) {
+        // verifyBytes-style message without buffering: the source did not deliver what the descriptor promised.
+        throw new AionError('RG009', `content of ${descriptor.digest} failed verification while uploading`, {
+          hint: 'the source is corrupt or changed during the push; nothing was committed',
+          details: { digest: descriptor.digest, size: descriptor.size },
+        });
+      }
+    } finally {
+      stream.destroy();
     }
     const response = await this.send(
       { method: 'PUT', url: withDigest(location, descriptor.digest), body: new Uint8Array(0) },
       true,
     );
-    if (response.status !== 201) await this.fail(response, this.ctx(`commit ${descriptor.digest} to`, 'upload'));
+    if (response.status !== 201) await this.commitFailed(response, descriptor);
     await response.body.dump();
+    return undefined;
   }
 
   private async cancelUpload(url: string): Promise<void> {
@@ -581,27 +733,61 @@ export class RegistryTarget implements Target {
 
   async tags(): Promise<string[]> {
     const tags: string[] = [];
+    const seen = new Set<string>();
     let url: string | undefined = `${this.base}/tags/list?n=1000`;
-    for (let page = 0; url && page < 10_000; page++) {
+    for (let page = 0; url; page++) {
+      if (page >= MAX_PAGES || seen.has(url)) throw this.endless('tag list', page);
+      seen.add(url);
       const { response, bytes } = await this.getSmall(
         { url },
-        64 * 1024 * 1024,
-        'tag list',
+        MAX_LIST_PAGE_BYTES,
+        `a tag list page of ${this.name}`,
         this.ctx('list tags of', 'repository'),
+        'list',
       );
-      let body: { tags?: string[] | null };
-      try {
-        body = JSON.parse(bytes.toString('utf8')) as typeof body;
-      } catch (err) {
-        throw new AionError('RG015', `the tag list of ${this.name} is not valid JSON`, {
-          cause: err,
-          hint: 'the registry (or a proxy in front of it) answered with something else; rerun with --debug',
+      const list = this.parseList(bytes, 'tags', 'tag list');
+      if (list !== null && !list.every((t) => typeof t === 'string')) throw this.malformed('tag list', 'tags');
+      for (const tag of (list ?? []) as string[]) tags.push(tag);
+      if (tags.length > MAX_TAGS) {
+        throw new AionError('RG042', `${this.name} lists more than ${MAX_TAGS} tags`, {
+          hint: 'refusing a tag list that large; use a digest or an exact tag',
         });
       }
-      tags.push(...(body.tags ?? []));
       url = parseNextLink(response.headers.link, response.url);
     }
     return tags;
+  }
+
+  /** The array under `key` of a JSON page (null or absent: none); RG042 for anything else. */
+  private parseList(bytes: Buffer, key: string, what: string): unknown[] | null {
+    let body: unknown;
+    try {
+      body = JSON.parse(bytes.toString('utf8'));
+    } catch (err) {
+      throw new AionError('RG015', `the ${what} of ${this.name} is not valid JSON`, {
+        cause: err,
+        hint: 'the registry (or a proxy in front of it) answered with something else; rerun with --debug',
+      });
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw this.malformed(what, key);
+    const list = (body as Record<string, unknown>)[key];
+    if (list === undefined || list === null) return null;
+    if (!Array.isArray(list)) throw this.malformed(what, key);
+    return list;
+  }
+
+  private malformed(what: string, key: string): AionError {
+    return new AionError('RG042', `the ${what} of ${this.name} is malformed ("${key}" is not a list of entries)`, {
+      hint: 'the registry (or a proxy in front of it) is broken or hostile; nothing was used',
+    });
+  }
+
+  private endless(what: string, pages: number): AionError {
+    return new AionError(
+      'RG041',
+      `the ${what} of ${this.name} does not end (${pages >= MAX_PAGES ? `over ${MAX_PAGES} pages` : 'a next link repeats'})`,
+      { hint: 'the registry (or a proxy in front of it) is broken or hostile; stopped following it' },
+    );
   }
 
   /** oras-go's pingReferrers: the referrers API exists when a zero digest gets 200 with an index content type. */
@@ -620,13 +806,25 @@ export class RegistryTarget implements Target {
       const out: Descriptor[] = [];
       let url: string | undefined =
         `${this.base}/referrers/${subject.digest}${artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : ''}`;
-      while (url) {
-        const response = await this.send({ method: 'GET', url });
-        if (response.status !== 200) await this.fail(response, this.ctx('list referrers in'));
-        const index = JSON.parse(
-          (await readLimited(response, MAX_MANIFEST_BYTES, 'referrers')).toString(),
-        ) as ImageIndex;
-        out.push(...(index.manifests ?? []).filter(matches));
+      const seen = new Set<string>();
+      for (let page = 0; url; page++) {
+        if (page >= MAX_PAGES || seen.has(url)) throw this.endless('referrers list', page);
+        seen.add(url);
+        const { response, bytes } = await this.getSmall(
+          { url },
+          MAX_MANIFEST_BYTES,
+          `a referrers page of ${this.name}`,
+          this.ctx('list referrers in'),
+          'list',
+        );
+        const list = this.parseList(bytes, 'manifests', 'referrers list') ?? [];
+        if (!list.every((d) => isDescriptor(d))) throw this.malformed('referrers list', 'manifests');
+        for (const d of list as Descriptor[]) if (matches(d)) out.push(d);
+        if (out.length > MAX_REFERRERS) {
+          throw new AionError('RG042', `${this.name} lists more than ${MAX_REFERRERS} referrers of ${subject.digest}`, {
+            hint: 'refusing a referrers list that large; anyone can attach referrers',
+          });
+        }
         url = parseNextLink(response.headers.link, response.url);
       }
       return out;
@@ -676,7 +874,9 @@ export class RegistryTarget implements Target {
 
 async function safeText(response: HttpResponse): Promise<string> {
   try {
-    return (await readLimited(response, 64 * 1024, 'error body')).toString('utf8');
+    return (
+      await readCapped(response.body, response.headers['content-length'], MAX_ERROR_BYTES, 'error body')
+    ).toString('utf8');
   } catch {
     return '';
   }
