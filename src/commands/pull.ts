@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand, connectOptions, createProgress, registryFlags } from '../lib/cli/index.js';
+import { BaseCommand, connectOptions, createProgress, registryFlags, tagMovedLine } from '../lib/cli/index.js';
 import { loadConfig, resolvePaths } from '../lib/config/index.js';
 import {
   formatReference,
@@ -22,6 +22,8 @@ export interface PullResultJson {
   digest: string;
   store: string;
   files: { path: string; digest: string; size: number }[];
+  /** Set when the store tag pointed at another digest before this pull. */
+  moved: { from: string; to: string } | null;
   /** The trust-policy verification (null with --insecure-skip-verify). */
   verified: PolicyVerification | null;
 }
@@ -107,8 +109,10 @@ export default class Pull extends BaseCommand {
       const pulled = formatReference(result.ref);
       const storeRef = formatReference(result.stored);
       this.diag(`pulled ${pulled} into the store as ${storeRef}`);
+      if (result.moved) this.diag(tagMovedLine(storeRef, result.moved.from.digest, result.moved.to.digest));
       this.log(descriptor.digest);
-      return { ref: pulled, digest: descriptor.digest, store: storeRef, files, verified };
+      const moved = result.moved ? { from: result.moved.from.digest, to: result.moved.to.digest } : null;
+      return { ref: pulled, digest: descriptor.digest, store: storeRef, files, moved, verified };
     } finally {
       await progress.finish();
       await source.close();

@@ -1,5 +1,14 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand, connectOptions, readPassword, registryFlags } from '../lib/cli/index.js';
+import {
+  assertNoTlogUpload,
+  BaseCommand,
+  connectOptions,
+  cosignArgv,
+  cosignSignFlags,
+  readPassword,
+  registryFlags,
+  wantsJsonOutput,
+} from '../lib/cli/index.js';
 import {
   type SignResult,
   keySource,
@@ -21,6 +30,7 @@ export default class Sign extends BaseCommand {
   static override args = { ref: Args.string({ description: 'Artifact to sign (tag or digest).', required: true }) };
   static override flags = {
     ...registryFlags,
+    ...cosignSignFlags,
     key: Flags.string({
       description: 'Private key: a cosign.key file or env://VAR (KMS URIs are not supported yet).',
       required: true,
@@ -42,8 +52,14 @@ export default class Sign extends BaseCommand {
     }),
   };
 
+  override jsonEnabled(): boolean {
+    return super.jsonEnabled() || wantsJsonOutput(this.argv);
+  }
+
   async run(): Promise<SignResult> {
+    this.argv = cosignArgv(this.argv);
     const { args, flags } = await this.parse(Sign);
+    assertNoTlogUpload(flags['tlog-upload']);
     const signer = await keySource(flags.key, process.env).signer(() => readPassword(process.env));
     const open = {
       env: process.env,

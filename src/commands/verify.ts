@@ -1,5 +1,12 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand, connectOptions, registryFlags } from '../lib/cli/index.js';
+import {
+  BaseCommand,
+  connectOptions,
+  cosignArgv,
+  cosignVerifyFlags,
+  registryFlags,
+  wantsJsonOutput,
+} from '../lib/cli/index.js';
 import { loadConfig, resolvePaths } from '../lib/config/index.js';
 import {
   createPolicyVerifier,
@@ -30,6 +37,7 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
   static override args = { ref: Args.string({ description: 'Artifact to verify (tag or digest).', required: true }) };
   static override flags = {
     ...registryFlags,
+    ...cosignVerifyFlags,
     key: Flags.string({
       description: 'Public key: a cosign.pub file or env://VAR (repeatable: any may match).',
       multiple: true,
@@ -80,7 +88,12 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
     }
   }
 
+  override jsonEnabled(): boolean {
+    return super.jsonEnabled() || wantsJsonOutput(this.argv);
+  }
+
   async run(): Promise<unknown> {
+    this.argv = cosignArgv(this.argv);
     const { args, flags } = await this.parse(Verify);
     const open = {
       env: process.env,

@@ -53,7 +53,7 @@ describe('aionctl pack / copy', () => {
     assert.equal(plain.code, 0, plain.stderr);
     assert.match(plain.stdout.trim(), /^sha256:[a-f0-9]{64}$/);
     const json = parseJson<PackJson>(await runCli(['pack', dir, '--json'], { env }));
-    assert.deepEqual(Object.keys(json).sort(), ['digest', 'mediaType', 'ref', 'size']);
+    assert.deepEqual(Object.keys(json).sort(), ['digest', 'mediaType', 'moved', 'ref', 'size']);
     assert.equal(json.ref, 'summarize_text:1.3.0');
     assert.equal(json.digest, plain.stdout.trim());
     assert.equal(json.mediaType, MEDIA_TYPES.imageManifest);

@@ -37,10 +37,60 @@ export {
   type LayoutOptions,
   type LayoutTag,
   REF_NAME,
+  type TagMove,
 } from './layout.js';
-export { assertStoreName, listStore, openStore, type StoreEntry, storeNameFor, storeRoot } from './store.js';
+export {
+  assertStoreName,
+  isAttachmentTag,
+  listStore,
+  listStoreImages,
+  openStore,
+  removeStoreTag,
+  type RemovedTag,
+  type StoreEntry,
+  type StoreImage,
+  storeNameFor,
+  storeRoot,
+} from './store.js';
+export {
+  artifactSize,
+  cosignTag,
+  type InspectedFile,
+  type InspectedSbom,
+  type InspectedSignature,
+  inspectArtifact,
+  type InspectResult,
+  listSignatures,
+  readManifest,
+  SBOM_ARTIFACT_TYPES,
+} from './inspect.js';
+export {
+  type DiscoverOptions,
+  type DiscoverResult,
+  discoverReferrers,
+  type ReferrerNode,
+  renderReferrerTree,
+} from './discover.js';
 export { ANNOTATIONS, PACKAGE_FILE, PACKAGE_MEDIA_TYPES } from './media-types.js';
-export { listPackageFiles, loadPackageForPack, type PackageFile, type PackageInfo } from './package-source.js';
+export {
+  alwaysPacked,
+  listPackageFiles,
+  type ListPackageOptions,
+  loadIgnoreMatcher,
+  loadPackageForPack,
+  type PackageFile,
+  type PackageInfo,
+  type PackPlan,
+  planPack,
+} from './package-source.js';
+export {
+  createIgnoreMatcher,
+  DEFAULT_IGNORE_RULES,
+  IGNORE_FILES,
+  type IgnoreMatcher,
+  type IgnoreRule,
+  parseIgnore,
+} from './ignore.js';
 export {
   buildPackage,
   defaultTag,

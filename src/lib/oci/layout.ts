@@ -59,6 +59,14 @@ export interface LayoutOptions {
   name?: string;
 }
 
+/** A tag that pointed at one manifest and now points at another (what `pack`/`pull` report as "moved"). */
+export interface TagMove {
+  /** The tag as the caller sees it (without the store's `NAME:` prefix). */
+  tag: string;
+  from: Descriptor;
+  to: Descriptor;
+}
+
 /** One tagged entry of index.json, as the tag the caller sees. */
 export interface LayoutTag {
   refName: string;
@@ -69,6 +77,8 @@ export class LayoutTarget implements Target {
   readonly root: string;
   readonly name: string;
   private readonly refPrefix: string;
+  /** Every tag this target moved from one digest to another, in order (pushManifest and tag add to it). */
+  readonly moves: TagMove[] = [];
 
   constructor(root: string, options: LayoutOptions = {}) {
     this.root = root;
@@ -419,6 +429,7 @@ export class LayoutTarget implements Target {
     }
   }
 
+  /** When `tag` pointed at another manifest before, the move is recorded in `moves` (under the index lock). */
   async pushManifest(descriptor: Descriptor, bytes: Uint8Array, tag?: string): Promise<void> {
     if (bytes.length > MAX_MANIFEST_BYTES) throw tooLarge(descriptor.digest, bytes.length);
     if (tag !== undefined) assertTag(tag);
@@ -438,20 +449,33 @@ export class LayoutTarget implements Target {
     if (tag === undefined && subject === undefined) return;
     const entry = plainDescriptor(descriptor);
     if (parsed.artifactType !== undefined) entry.artifactType = parsed.artifactType;
+    let previous: Descriptor | undefined;
     await this.updateIndex((index) => {
       if (
         subject !== undefined &&
         !index.manifests.some((d) => d.digest === entry.digest && !d.annotations?.[REF_NAME])
       )
         index.manifests.push({ ...entry });
-      if (tag !== undefined) setTag(index, entry, this.refPrefix + tag);
+      if (tag !== undefined) previous = setTag(index, entry, this.refPrefix + tag);
     });
+    this.recordMove(tag, previous, entry);
   }
 
+  /** When `tag` pointed at another manifest before, the move is recorded in `moves` (under the index lock). */
   async tag(descriptor: Descriptor, tag: string): Promise<void> {
     assertTag(tag);
     if (!(await this.exists(descriptor))) throw notFound(descriptor.digest, this.name);
-    await this.updateIndex((index) => setTag(index, plainDescriptor(descriptor), this.refPrefix + tag));
+    const entry = plainDescriptor(descriptor);
+    let previous: Descriptor | undefined;
+    await this.updateIndex((index) => {
+      previous = setTag(index, entry, this.refPrefix + tag);
+    });
+    this.recordMove(tag, previous, entry);
+  }
+
+  private recordMove(tag: string | undefined, from: Descriptor | undefined, to: Descriptor): void {
+    if (tag === undefined || from === undefined || from.digest === to.digest) return;
+    this.moves.push({ tag, from: plainDescriptor(from), to });
   }
 
   /** Removes a tag (the blobs stay; they may be shared). */
@@ -479,9 +503,12 @@ function emptyIndex(): ImageIndex {
   return { schemaVersion: 2, mediaType: MEDIA_TYPES.imageIndex, manifests: [] };
 }
 
-function setTag(index: ImageIndex, descriptor: Descriptor, refName: string): void {
+/** Points `refName` at `descriptor`; returns the entry it pointed at before (the last one, as resolve reads). */
+function setTag(index: ImageIndex, descriptor: Descriptor, refName: string): Descriptor | undefined {
+  const previous = index.manifests.findLast((d) => d.annotations?.[REF_NAME] === refName);
   index.manifests = index.manifests.filter((d) => d.annotations?.[REF_NAME] !== refName);
   index.manifests.push({ ...descriptor, annotations: { [REF_NAME]: refName } });
+  return previous;
 }
 
 /** mediaType, digest, size (+ artifactType): what callers get back, without index.json's ref.name. */

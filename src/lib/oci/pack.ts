@@ -10,12 +10,12 @@ import { type Env, sourceDateEpoch } from '../env/index.js';
 import { canonicalJson } from '../json/index.js';
 import { descriptorFor, sha256File } from './digest.js';
 import { AionError } from '../errors/index.js';
-import { LayoutTarget } from './layout.js';
+import { LayoutTarget, type TagMove } from './layout.js';
 import { formatReference, normaliseTag, parseReference } from './reference.js';
 import { openStore } from './store.js';
 import { ANNOTATIONS, PACKAGE_FILE, PACKAGE_MEDIA_TYPES } from './media-types.js';
 import { assertTag, versionToTag } from './names.js';
-import { listPackageFiles, loadPackageForPack, type PackageInfo } from './package-source.js';
+import { alwaysPacked, listPackageFiles, loadPackageForPack, type PackageInfo } from './package-source.js';
 import { type ArtifactReference, type Descriptor, type ImageManifest, MEDIA_TYPES, type Target } from './types.js';
 
 export interface PackOptions {
@@ -74,7 +74,7 @@ export interface BuildOptions extends PackOptions {
 export async function buildPackage(dir: string, options: BuildOptions = {}): Promise<PackedArtifact> {
   const info = options.info ?? (await loadPackageForPack(dir));
   const hashFile = options.hashFile ?? sha256File;
-  const files = await listPackageFiles(dir);
+  const files = await listPackageFiles(dir, { always: alwaysPacked(info) });
   const limit = pLimit(4);
   const layers = await Promise.all(
     files.map((file) =>
@@ -170,7 +170,7 @@ export async function pack(
   const info = await loadPackageForPack(dir);
   const tag = options.tag ?? defaultTag(info);
   // Every path is checked (listPackageFiles) before the first byte is stored.
-  await listPackageFiles(dir);
+  await listPackageFiles(dir, { always: alwaysPacked(info) });
   const target = openDestination(info);
   // A layout stores each file while hashing it (one read); pushPackage then finds the layers present.
   const hashFile = target instanceof LayoutTarget ? (path: string) => target.ingest(createReadStream(path)) : undefined;
@@ -191,6 +191,8 @@ export interface PackDirectoryOptions extends PackOptions {
 export interface PackDirectoryResult extends PackResult {
   /** Where the artifact now is, with its tag (e.g. `summarize_text:1.3.0`, `oci:./out:1.0.0`). */
   ref: ArtifactReference;
+  /** Set when that tag pointed at another digest before (the store or layout recorded the move). */
+  moved?: TagMove;
 }
 
 /**
@@ -207,20 +209,22 @@ export async function packDirectory(dir: string, options: PackDirectoryOptions =
   const tagOverride = tagFlag === undefined ? undefined : parseTagOption(tagFlag);
   const explicitTag = tagOverride?.tag ?? output?.tag;
   let ref: ArtifactReference | undefined;
+  let destination: LayoutTarget | undefined;
   const result = await pack(
     dir,
     (info): Target => {
       if (output?.kind === 'layout') {
         ref = { kind: 'layout', path: output.path };
-        return new LayoutTarget(resolve(options.cwd ?? '', output.path));
+        return (destination = new LayoutTarget(resolve(options.cwd ?? '', output.path)));
       }
       const repository = tagOverride?.repository ?? output?.repository ?? info.name;
       ref = { kind: 'store', repository };
-      return openStore(repository, options.env ?? {});
+      return (destination = openStore(repository, options.env ?? {}));
     },
     { ...packOptions, ...(explicitTag !== undefined ? { tag: explicitTag } : {}) },
   );
-  return { ...result, ref: { ...(ref as ArtifactReference), tag: result.tag } };
+  const move = destination?.moves.at(-1);
+  return { ...result, ref: { ...(ref as ArtifactReference), tag: result.tag }, ...(move ? { moved: move } : {}) };
 }
 
 /** `-t 2.0.0` (a tag) or `-t other_name:2.0.0` / `-t other_name` (a store name). */

@@ -9,6 +9,7 @@ import type { Env } from '../env/index.js';
 import { AionError, fsError } from '../errors/index.js';
 import { cachingReadTarget } from './caching-target.js';
 import { type CopyEvent, type CopyOptions, copyArtifact } from './copy.js';
+import { LayoutTarget, type TagMove } from './layout.js';
 import { type ExtractedFile, extractPackage } from './extract.js';
 import { formatReference, requireSelector } from './reference.js';
 import { openStore, storeNameFor } from './store.js';
@@ -53,6 +54,8 @@ export interface PullResult<V = unknown> {
   files: ExtractedFile[];
   /** What `verify` returned; null when no check was given. */
   verified: V | null;
+  /** Set when the store tag pointed at another digest before this pull. */
+  moved?: TagMove;
 }
 
 /** Refuses an extract destination that exists and is not a directory, before a byte is downloaded. */
@@ -114,6 +117,7 @@ export async function pullArtifact<V = unknown>(
       stored: { kind: 'store', repository: name, ...(tag ? { tag } : {}) },
       files,
       verified,
+      ...tagMoved(store),
     };
   } catch (err) {
     if (err instanceof SyntaxError) throw invalidJson(ref, err);
@@ -121,6 +125,12 @@ export async function pullArtifact<V = unknown>(
   } finally {
     await store.close();
   }
+}
+
+/** The last tag move a store/layout target recorded (`LayoutTarget.moves`), as an optional `moved` field. */
+function tagMoved(target: unknown): { moved?: TagMove } {
+  const move = target instanceof LayoutTarget ? target.moves.at(-1) : undefined;
+  return move ? { moved: move } : {};
 }
 
 function invalidJson(ref: ArtifactReference, err: SyntaxError): AionError {

@@ -11,7 +11,9 @@ import { basename, resolve } from 'node:path';
 import { resolvePaths } from '../config/index.js';
 import type { Env } from '../env/index.js';
 import { AionError } from '../errors/index.js';
+import { artifactSize, listSignatures, readManifest } from './inspect.js';
 import { LayoutTarget, REF_NAME } from './layout.js';
+import { ANNOTATIONS } from './media-types.js';
 import { assertRepository } from './names.js';
 import type { ArtifactReference, Descriptor } from './types.js';
 
@@ -82,4 +84,100 @@ export async function listStore(env: Env = process.env): Promise<StoreEntry[]> {
     out.push({ repository: refName.slice(0, colon), tag: refName.slice(colon + 1), descriptor: d });
   }
   return out.sort((a, b) => (a.repository + ':' + a.tag < b.repository + ':' + b.tag ? -1 : 1));
+}
+
+/** A referrer/attachment tag (`sha256-<hex>`, `sha256-<hex>.sig`): not an image of its own. */
+export function isAttachmentTag(tag: string): boolean {
+  return /^sha256-[0-9a-f]{64}(\.[a-z]+)?$/.test(tag);
+}
+
+export interface StoreImage {
+  name: string;
+  tag: string;
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  /** Manifest + config + layers, each blob counted once. */
+  size: number;
+  /** cosign `.sig` signatures plus Sigstore bundle referrers. */
+  signatures: number;
+  /** org.opencontainers.image.created when recorded, else null. */
+  created: string | null;
+}
+
+/**
+ * What `aionctl images` lists: every `NAME:TAG` of the store (attachment tags hidden) with its digest, size and
+ * signature count. An entry whose manifest is missing or unreadable is still listed, with size 0.
+ */
+export async function listStoreImages(env: Env): Promise<StoreImage[]> {
+  const out: StoreImage[] = [];
+  for (const entry of await listStore(env)) {
+    if (isAttachmentTag(entry.tag)) continue;
+    const store = openStore(entry.repository, env);
+    const descriptor: Descriptor = {
+      mediaType: entry.descriptor.mediaType,
+      digest: entry.descriptor.digest,
+      size: entry.descriptor.size,
+    };
+    const image: StoreImage = {
+      name: entry.repository,
+      tag: entry.tag,
+      digest: descriptor.digest,
+      mediaType: descriptor.mediaType,
+      artifactType: entry.descriptor.artifactType ?? null,
+      size: 0,
+      signatures: 0,
+      created: null,
+    };
+    try {
+      const { manifest } = await readManifest(store, descriptor);
+      image.size = artifactSize(descriptor, manifest);
+      image.artifactType = manifest.artifactType ?? manifest.config?.mediaType ?? image.artifactType;
+      image.created = manifest.annotations?.[ANNOTATIONS.created] ?? null;
+      image.signatures = (await listSignatures(store, descriptor)).length;
+    } catch {
+      // listed as found in index.json; `aionctl inspect` reports what is wrong with it
+    }
+    out.push(image);
+  }
+  return out;
+}
+
+export interface RemovedTag {
+  name: string;
+  tag: string;
+  digest: string;
+}
+
+/**
+ * `aionctl rm NAME:TAG` (or `NAME@DIGEST`: every tag of NAME pointing at it): removes store tags. Blobs stay (other
+ * tags and signatures may share them). RG003 when nothing matches.
+ */
+export async function removeStoreTag(
+  repository: string,
+  selector: { tag?: string; digest?: string },
+  env: Env,
+): Promise<RemovedTag[]> {
+  const store = openStore(repository, env);
+  const tags = await store.listTags();
+  const doomed = tags.filter((t) =>
+    selector.tag !== undefined
+      ? t.refName === selector.tag && (selector.digest === undefined || t.descriptor.digest === selector.digest)
+      : t.descriptor.digest === selector.digest && !isAttachmentTag(t.refName),
+  );
+  if (doomed.length === 0) {
+    const what = selector.tag !== undefined ? `${repository}:${selector.tag}` : `${repository}@${selector.digest}`;
+    const known = tags.filter((t) => !isAttachmentTag(t.refName)).map((t) => t.refName);
+    throw new AionError('RG003', `${what} is not in the store`, {
+      hint:
+        known.length > 0
+          ? `tags of ${repository}: ${known.slice(0, 10).join(', ')}`
+          : 'list the store with: aionctl images',
+    });
+  }
+  const removed: RemovedTag[] = [];
+  for (const t of doomed) {
+    if (await store.untag(t.refName)) removed.push({ name: repository, tag: t.refName, digest: t.descriptor.digest });
+  }
+  return removed;
 }
