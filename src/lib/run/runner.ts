@@ -77,9 +77,23 @@ function reachableByOthers(path: string): boolean {
   return true;
 }
 
-function pinTools(tools: SandboxTools, sources: string[]): SandboxTools {
+/**
+ * As root the sandbox is entered as nobody, which must be able to reach every bound path; when one is private
+ * (e.g. under /root) it is entered as root-in-a-user-namespace instead and the process limit is not enforced.
+ */
+function pinTools(tools: SandboxTools, sources: string[], ctx: RunContext): SandboxTools {
   if (!tools.dropRoot) return tools;
-  return sources.every(reachableByOthers) ? tools : { ...tools, dropRoot: false };
+  if (sources.every(reachableByOthers)) return tools;
+  ctx.onEvent?.({
+    type: 'warning',
+    message:
+      'running as root with a package or directory only root can read: the process limit is not enforced (make it world-readable)',
+  });
+  return { ...tools, dropRoot: false };
+}
+
+function scratchBase(ctx: RunContext): string {
+  return ctx.env.TMPDIR || '/tmp';
 }
 
 function classifySubprocess(r: SubprocessResult, limits: RunLimits, tools: SandboxTools): RunError | null {
@@ -277,8 +291,7 @@ export async function runPackage(request: RunRequest, ctx: RunContext): Promise<
 }
 
 function makeScratch(ctx: RunContext, tools: SandboxTools): string {
-  const base = ctx.env.TMPDIR || '/tmp';
-  const dir = mkdtempSync(join(base, 'aionctl-run-'));
+  const dir = mkdtempSync(join(scratchBase(ctx), 'aionctl-run-'));
   if (tools.dropRoot) chownSync(dir, SANDBOX_UID, SANDBOX_UID);
   return dir;
 }
@@ -302,18 +315,16 @@ async function attemptWasm(
     binds.push({ host: runnable.dir, guest: PACKAGE_GUEST, mode: 'ro' });
     preopens[PACKAGE_GUEST] = baseTools.kind === 'none' ? runnable.dir : PACKAGE_GUEST;
   }
-  if (limits.filesystem === 'read-write') {
-    scratchRoot = makeScratch(ctx, baseTools);
-    binds.push({ host: scratchRoot, guest: SCRATCH_ROOT_GUEST, mode: 'rw' });
-  }
   for (const d of dirs) {
     binds.push({ host: d.host, guest: d.guest, mode: d.mode });
     preopens[d.guest] = baseTools.kind === 'none' ? d.host : d.guest;
   }
-  const tools = pinTools(
-    baseTools,
-    binds.map((b) => b.host),
-  );
+  const rw = limits.filesystem === 'read-write';
+  const tools = pinTools(baseTools, [...binds.map((b) => b.host), ...(rw ? [scratchBase(ctx)] : [])], ctx);
+  if (rw) {
+    scratchRoot = makeScratch(ctx, tools);
+    binds.push({ host: scratchRoot, guest: SCRATCH_ROOT_GUEST, mode: 'rw' });
+  }
   const profile: HostProfile = {
     sandbox: tools.kind,
     memoryPages: capPages,
@@ -372,14 +383,12 @@ async function attemptSubprocess(
 ): Promise<Attempt> {
   const none = baseTools.kind === 'none';
   const binds: Bind[] = [{ host: runnable.dir, guest: PACKAGE_GUEST, mode: 'ro' }];
-  const scratch = limits.filesystem === 'read-write' ? makeScratch(ctx, baseTools) : undefined;
-  if (scratch) binds.push({ host: scratch, guest: SCRATCH_GUEST, mode: 'rw' });
   for (const d of dirs) binds.push({ host: d.host, guest: d.guest, mode: d.mode });
+  const rw = limits.filesystem === 'read-write';
+  const tools = pinTools(baseTools, [...binds.map((b) => b.host), ...(rw ? [scratchBase(ctx)] : [])], ctx);
+  const scratch = rw ? makeScratch(ctx, tools) : undefined;
+  if (scratch) binds.push({ host: scratch, guest: SCRATCH_GUEST, mode: 'rw' });
   for (const node of gpu?.deviceNodes ?? []) binds.push({ host: node, guest: node, mode: 'dev' });
-  const tools = pinTools(
-    baseTools,
-    binds.filter((b) => b.mode !== 'dev').map((b) => b.host),
-  );
   const env: Record<string, string> = {
     PATH: none ? (ctx.env.PATH ?? SANDBOX_PATH) : SANDBOX_PATH,
     HOME: scratch ? (none ? scratch : SCRATCH_GUEST) : '/tmp',
