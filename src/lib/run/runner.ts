@@ -214,7 +214,7 @@ export async function runPackage(request: RunRequest, ctx: RunContext): Promise<
     throw new AionError('EX027', `runtime.type ${String(runtime)} is not supported`);
 
   // Everything that can refuse happens before anything starts.
-  const schemas = await compileSchemas(runnable);
+  const schemas = await compileSchemas(runnable, { cacheDir: ctx.paths.cache });
   if (schemas.input && !schemas.input(request.input))
     throw new AionError('EX014', `the input does not match the input schema: ${schemaErrorText(schemas.input)}`, {
       hint: `see ${manifest.entrypoints?.schema?.input} in the package`,
