@@ -150,6 +150,8 @@ function classifyWasm(r: WasmResult, limits: RunLimits): RunError | null {
       const text = `${r.message ?? ''}\n${r.stderr}`;
       if (/^bwrap: /m.test(text))
         return { code: 'EX012', message: `the sandbox could not be set up: ${text.trim().split('\n')[0]}` };
+      if (/signal SIGXCPU/.test(text))
+        return { code: 'EX024', message: `the module used up its CPU time limit (${limits.cpuSeconds} s)` };
       return { code: 'EX030', message: `the WASM host failed: ${(r.message ?? '').split('\n')[0]}` };
     }
     case 'trap':
