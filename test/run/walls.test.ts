@@ -46,7 +46,7 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<voi
   });
 }
 
-describe('run walls: WASM', { timeout: 120_000 }, () => {
+describe('run walls: WASM', { timeout: 300_000 }, () => {
   it('a read outside the preopens is denied (EX013) and nothing is read', async () => {
     const pkg = await makePackage(
       join(root, 'read-outside'),
@@ -130,7 +130,7 @@ describe('run walls: WASM', { timeout: 120_000 }, () => {
   });
 });
 
-describe('run walls: subprocess', { timeout: 120_000 }, () => {
+describe('run walls: subprocess', { timeout: 300_000 }, () => {
   it('a TCP connection to a listener on 127.0.0.1 never arrives (EX013)', async () => {
     const server = createServer((s) => {
       connections++;
@@ -244,7 +244,7 @@ process.stdout.write('{}');`),
   });
 });
 
-describe('run walls: the sandbox itself', { timeout: 120_000 }, () => {
+describe('run walls: the sandbox itself', { timeout: 300_000 }, () => {
   it('runs as uid 65534 with no capabilities, its own hostname and pid namespace, no network interfaces but lo', async () => {
     const pkg = await makePackage(
       join(root, 'whoami'),
