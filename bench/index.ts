@@ -7,6 +7,7 @@ import { ociLocalBench } from './oci-local.js';
 import { ociBench } from './oci.js';
 import { signBench } from './sign.js';
 import { packIgnoreBench } from './pack-ignore.js';
+import { runBench } from './run.js';
 
 type Bench = () => Promise<Record<string, number | string>>;
 
@@ -18,6 +19,7 @@ const BENCHES: Record<string, Bench> = {
   oci: ociBench,
   sign: signBench,
   'pack-ignore': packIgnoreBench,
+  run: runBench,
 };
 
 const only = process.argv.slice(2);
