@@ -10,4 +10,8 @@ export const NE_CODES: readonly ErrorCodeSpec[] = [
   { code: 'NE004', summary: 'A redirect could not be followed (too many, or to an unsupported scheme).' },
   { code: 'NE005', summary: 'The bearer token service failed or returned no usable token.' },
   { code: 'NE006', summary: 'A download was interrupted and could not be resumed.' },
+  {
+    code: 'NE020',
+    summary: 'An --offline install needs something the local store does not have (the message names it).',
+  },
 ];
