@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/index.js';
 import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
@@ -34,11 +35,16 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
     '<%= config.bin %> verify registry.example/team/agent:1.0.0 --key cosign.pub',
     '<%= config.bin %> verify mirror.example/team/agent:1.0.0 --key cosign.pub --identity registry.example/team/agent',
     '<%= config.bin %> verify acme/agent:1.0.0 --key cosign.pub --json',
+    '<%= config.bin %> verify --lockfile aionctl.lock',
     '<%= config.bin %> verify r.example/app@sha256:... --ca-roots fulcio.pem --certificate-identity me@example.com --certificate-oidc-issuer https://github.com/login/oauth --rekor-key rekor.pub',
   ];
-  static override args = { ref: Args.string({ description: 'Artifact to verify (tag or digest).', required: true }) };
+  static override args = { ref: Args.string({ description: 'Artifact to verify (tag or digest).' }) };
   static override flags = {
     ...registryFlags,
+    lockfile: Flags.string({
+      description: 'Re-verify every digest of this aionctl.lock against the trust policy (instead of REF and --key).',
+      exclusive: ['key'],
+    }),
     key: Flags.string({
       description: 'Public key: a cosign.pub file or env://VAR (repeatable: any may match).',
       multiple: true,
@@ -68,6 +74,23 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
 
   async run(): Promise<unknown[]> {
     const { args, flags } = await this.parse(Verify);
+    if (flags.lockfile !== undefined) {
+      const { verifyLockfile } = await import('../lib/install/index.js');
+      const { resolvePaths } = await import('../lib/config/index.js');
+      const results = await verifyLockfile({
+        cwd: process.cwd(),
+        env: process.env,
+        paths: resolvePaths(),
+        lockfile: resolve(flags.lockfile),
+        registry: connectOptions(flags, (m) => this.warnLine(m)),
+      });
+      for (const r of results) this.log(`verified ${r.name}@${r.version} ${r.digest} (${r.signer})`);
+      return results;
+    }
+    if (args.ref === undefined)
+      throw new AionError('CI001', 'nothing to verify: give REF (or --lockfile aionctl.lock)', {
+        hint: 'see: aionctl verify --help',
+      });
     const keys: KeyObject[] = [];
     for (const k of flags.key ?? []) keys.push(await keySource(k).publicKey());
     const open = { plainHttp: flags['plain-http'], registry: connectOptions(flags, (m) => this.warnLine(m)) };
