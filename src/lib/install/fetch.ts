@@ -124,9 +124,16 @@ export async function verifyPackage(
   return result.signer;
 }
 
-/** Whether the store already holds the manifest (a manifest present implies its whole graph is). */
-export async function inStore(ctx: FetchContext, name: string, descriptor: Descriptor): Promise<boolean> {
-  return openStore(name, ctx.env).exists(descriptor);
+/**
+ * The store's descriptor of a manifest digest when the store holds it (a manifest is stored after its whole
+ * graph, so present means complete), else undefined.
+ */
+export async function inStore(ctx: FetchContext, name: string, digest: string): Promise<Descriptor | undefined> {
+  try {
+    return await openStore(name, ctx.env).resolve(digest);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Copies a verified artifact (with its signatures) into the store and tags it `name:tag`. */

@@ -294,14 +294,16 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
       plan.map((p) =>
         limit(async () => {
           const source = sourceFor(p.name, project.declared, project.root);
-          const stored = await inStore(ctx, p.name, p.descriptor);
+          const storedDescriptor = await inStore(ctx, p.name, p.descriptor.digest);
+          const stored = storedDescriptor !== undefined;
           if (!stored && ctx.offline)
             throw new AionError('NE020', `offline: ${p.name}@${p.version} (${p.descriptor.digest}) is not in the local store`, {
               hint: `run the install once without --offline to fetch it from ${source.repository}`,
             });
           const target = stored ? openStore(p.name, ctx.env) : await sources.target(p.name, source);
           // The lock carries no size: read the manifest's real descriptor (digest-checked) before copying.
-          if (p.descriptor.size === 0) p.descriptor = (await target.fetchManifest(p.descriptor.digest)).descriptor;
+          if (storedDescriptor) p.descriptor = storedDescriptor;
+          else if (p.descriptor.size === 0) p.descriptor = (await target.fetchManifest(p.descriptor.digest)).descriptor;
           const signer = await verifyPackage(ctx, target, source.ref, p.descriptor.digest);
           return { entry: p, source, stored, signer, target };
         }),

@@ -205,8 +205,7 @@ export async function verifyLockfile(options: InspectOptions & { lockfile: strin
     const out: LockfileVerification[] = [];
     for (const [name, e] of Object.entries(lock.packages).sort(([a], [b]) => (a < b ? -1 : 1))) {
       const source = { repository: e.repository, ref: openableRef(e.repository, root) };
-      const descriptor = { mediaType: '', digest: e.digest, size: 0 };
-      const stored = await inStore(ctx, name, descriptor);
+      const stored = (await inStore(ctx, name, e.digest)) !== undefined;
       const target = stored ? openStore(name, ctx.env) : await sources.target(name, source);
       const signer = await verifyPackage(ctx, target, source.ref, e.digest);
       out.push({ name, version: e.version, digest: e.digest, signer, fromStore: stored });
