@@ -62,7 +62,11 @@ export function versionsFromTags(tags: readonly string[]): Map<string, string> {
 
 /** Highest first; versions equal but for build metadata are ordered by it. */
 export function sortVersionsDescending(versions: Iterable<string>): string[] {
-  return [...versions].sort((a, b) => semver.rcompare(a, b) || semver.compareBuild(b, a));
+  return [...versions].sort((a, b) => {
+    const va = parseVersion(a);
+    const vb = parseVersion(b);
+    return vb.compare(va) || vb.compareBuild(va);
+  });
 }
 
 interface Constraint {
@@ -98,20 +102,32 @@ function parseVersion(v: string): semver.SemVer {
   return s;
 }
 
+const satisfiesCache = new Map<string, Map<string, boolean>>();
 export function satisfiesRange(version: string, range: string): boolean {
-  const r = parseRange(range);
-  return r !== null && r.test(parseVersion(version));
+  let byVersion = satisfiesCache.get(range);
+  if (!byVersion) {
+    if (satisfiesCache.size > 10_000) satisfiesCache.clear();
+    satisfiesCache.set(range, (byVersion = new Map()));
+  }
+  let ok = byVersion.get(version);
+  if (ok === undefined) {
+    const r = parseRange(range);
+    ok = r !== null && r.test(parseVersion(version));
+    if (byVersion.size > 100_000) byVersion.clear();
+    byVersion.set(version, ok);
+  }
+  return ok;
 }
 
 function describe(c: Constraint, name: string, rootLabel: string): string {
   return [rootLabel, ...c.from, `${name}@${c.range}`].join(' -> ');
 }
 
-const MAX_ROUNDS = 100;
 
 /** Resolves `input` to a plan, or says what is missing from the graph. Throws LC001/LC002/LC003/LC004. */
 export function resolve(input: ResolveInput): ResolveResult {
   const rootLabel = input.rootLabel ?? '.aionctl.yaml';
+  const ROOT = '\u0000root';
   const sorted = new Map<string, string[]>();
   const versionsOf = (name: string): string[] | undefined => {
     let s = sorted.get(name);
@@ -134,71 +150,161 @@ export function resolve(input: ResolveInput): ResolveResult {
       });
   }
 
-  let picks = new Map<string, string>();
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    // Walk from the roots through the current picks, collecting every range placed on each reached name.
-    const constraints = new Map<string, Constraint[]>();
-    const paths = new Map<string, string[]>();
-    const queue: string[] = [];
-    const add = (name: string, c: Constraint) => {
-      let list = constraints.get(name);
-      if (!list) {
-        list = [];
-        constraints.set(name, list);
-        queue.push(name);
-      }
-      list.push(c);
-    };
-    for (const name of Object.keys(input.roots).sort()) add(name, { range: input.roots[name]!, by: rootLabel, from: [] });
-    const needVersions = new Set<string>();
-    const needDeps: { name: string; version: string }[] = [];
-    for (let i = 0; i < queue.length; i++) {
-      const name = queue[i]!;
-      const version = picks.get(name);
-      const from = constraints.get(name)![0]!.from;
-      const path = [...from, `${name}@${version ?? '?'}`];
-      paths.set(name, path);
-      if (version === undefined) continue;
-      const deps = input.graph.get(name)?.get(version);
-      if (deps === undefined) {
-        needDeps.push({ name, version });
-        continue;
-      }
-      for (const dep of Object.keys(deps).sort()) {
-        const range = deps[dep]!;
-        if (parseRange(range) === null)
-          throw new AionError('LC004', `${name}@${version} depends on ${dep}@${range}: not a semver range`, {
-            hint: `fix the dependencies of ${name} and publish a new version`,
-          });
-        add(dep, { range, by: `${name}@${version}`, from: path });
-      }
+  // Worklist to a fixpoint: each name carries the ranges its current requirers place on it (one requirer per
+  // name, since each has one version); a name whose ranges change is re-picked, and a changed pick withdraws its
+  // old dependency ranges and places the new ones.
+  const ranges = new Map<string, Map<string, string>>();
+  const picks = new Map<string, string>();
+  const needVersions = new Set<string>();
+  const needDeps = new Map<string, { name: string; version: string }>();
+  const queue: string[] = [];
+  const queued = new Set<string>();
+  const enqueue = (name: string) => {
+    if (!queued.has(name)) {
+      queued.add(name);
+      queue.push(name);
     }
-    // Pick the highest version meeting every range of each reached name.
-    const next = new Map<string, string>();
-    for (const [name, list] of constraints) {
+  };
+  const place = (on: string, by: string, range: string) => {
+    let m = ranges.get(on);
+    if (!m) ranges.set(on, (m = new Map()));
+    m.set(by, range);
+    enqueue(on);
+  };
+  const depsOf = (name: string, version: string | undefined) =>
+    version === undefined ? undefined : input.graph.get(name)?.get(version);
+  for (const name of Object.keys(input.roots).sort()) place(name, ROOT, input.roots[name]!);
+  let steps = 0;
+  const maxSteps = 50 * (input.graph.size + Object.keys(input.roots).length + 10);
+  let head = 0;
+  while (head < queue.length) {
+    if (++steps > maxSteps)
+      throw new AionError('LC004', 'the dependency graph did not settle', {
+        hint: 'pin the packages that keep changing to exact versions in .aionctl.yaml',
+      });
+    const name = queue[head++]!;
+    queued.delete(name);
+    const asked = ranges.get(name);
+    const old = picks.get(name);
+    let pick: string | undefined;
+    if (asked && asked.size > 0) {
       const versions = versionsOf(name);
       if (!versions) {
         needVersions.add(name);
         continue;
       }
-      const fits = (v: string) => list.every((c) => satisfiesRange(v, c.range));
+      const list = [...asked.values()];
+      const fits = (v: string) => list.every((r) => satisfiesRange(v, r));
       const preferred = input.preferred?.get(name);
-      let pick = preferred !== undefined && versions.includes(preferred) && fits(preferred) ? preferred : undefined;
+      pick = preferred !== undefined && input.graph.get(name)?.has(preferred) && fits(preferred) ? preferred : undefined;
       pick ??= versions.find(fits);
-      if (pick === undefined) throw unsatisfiable(name, list, versions, rootLabel);
-      next.set(name, pick);
+      if (pick === undefined) {
+        const constraints = describeConstraints(name, asked, picks, ranges, ROOT);
+        throw unsatisfiable(name, constraints, versions, rootLabel);
+      }
     }
-    if (needVersions.size > 0) return { kind: 'need', versions: [...needVersions].sort(), dependencies: needDeps };
-    const stable = next.size === picks.size && [...next].every(([n, v]) => picks.get(n) === v);
-    if (stable) {
-      if (needDeps.length > 0) return { kind: 'need', versions: [], dependencies: needDeps };
-      return { kind: 'plan', packages: order(next, constraints, paths, input.graph) };
+    if (pick === old) continue;
+    const oldDeps = depsOf(name, old);
+    if (old !== undefined) needDeps.delete(`${name}@${old}`);
+    for (const dep of Object.keys(oldDeps ?? {})) {
+      ranges.get(dep)?.delete(name);
+      enqueue(dep);
     }
-    picks = next;
+    if (pick === undefined) {
+      picks.delete(name);
+      continue;
+    }
+    picks.set(name, pick);
+    const deps = depsOf(name, pick);
+    if (deps === undefined) {
+      needDeps.set(`${name}@${pick}`, { name, version: pick });
+      continue;
+    }
+    for (const dep of Object.keys(deps).sort()) {
+      const range = deps[dep]!;
+      if (parseRange(range) === null)
+        throw new AionError('LC004', `${name}@${pick} depends on ${dep}@${range}: not a semver range`, {
+          hint: `fix the dependencies of ${name} and publish a new version`,
+        });
+      place(dep, name, range);
+    }
   }
-  throw new AionError('LC004', `the dependency graph did not settle after ${MAX_ROUNDS} rounds`, {
-    hint: 'pin the packages that keep changing to exact versions in .aionctl.yaml',
-  });
+  if (needVersions.size > 0 || needDeps.size > 0)
+    return { kind: 'need', versions: [...needVersions].sort(), dependencies: [...needDeps.values()] };
+  // Keep what the roots reach (a cycle abandoned by its requirer would otherwise linger).
+  const paths = pathsFrom(Object.keys(input.roots), picks, input.graph);
+  const kept = new Map([...picks].filter(([n]) => paths.has(n)));
+  const constraints = new Map<string, Constraint[]>();
+  for (const name of kept.keys())
+    constraints.set(name, describeConstraints(name, ranges.get(name) ?? new Map(), kept, ranges, ROOT, paths));
+  return { kind: 'plan', packages: order(rootLabel, kept, constraints, paths, input.graph) };
+}
+
+/** Shortest path (as `name@version` steps) from the roots to every reached name, through the picks. */
+function pathsFrom(
+  roots: string[],
+  picks: ReadonlyMap<string, string>,
+  graph: ReadonlyMap<string, VersionDeps>,
+): Map<string, string[]> {
+  const paths = new Map<string, string[]>();
+  const queue: string[] = [];
+  for (const r of [...roots].sort()) {
+    if (!picks.has(r) || paths.has(r)) continue;
+    paths.set(r, [`${r}@${picks.get(r)}`]);
+    queue.push(r);
+  }
+  for (let i = 0; i < queue.length; i++) {
+    const name = queue[i]!;
+    const deps = graph.get(name)?.get(picks.get(name)!) ?? {};
+    for (const dep of Object.keys(deps).sort()) {
+      if (paths.has(dep) || !picks.has(dep)) continue;
+      paths.set(dep, [...paths.get(name)!, `${dep}@${picks.get(dep)}`]);
+      queue.push(dep);
+    }
+  }
+  return paths;
+}
+
+/** The ranges on `name` with who asked and the path to the asker (root first). */
+function describeConstraints(
+  _name: string,
+  asked: ReadonlyMap<string, string>,
+  picks: ReadonlyMap<string, string>,
+  _ranges: ReadonlyMap<string, ReadonlyMap<string, string>>,
+  ROOT: string,
+  known?: Map<string, string[]>,
+): Constraint[] {
+  const out: Constraint[] = [];
+  for (const [by, range] of asked) {
+    if (by === ROOT) {
+      out.push({ range, by: '', from: [] });
+      continue;
+    }
+    const from = known?.get(by) ?? pathTo(by, picks, _ranges, ROOT);
+    out.push({ range, by: `${by}@${picks.get(by)}`, from });
+  }
+  // the root's own range first, then by path length and name
+  return out.sort((a, b) => a.from.length - b.from.length || (a.by < b.by ? -1 : a.by > b.by ? 1 : 0));
+}
+
+/** A path from the root to `name` following who asked for whom (for error messages before the graph settles). */
+function pathTo(
+  name: string,
+  picks: ReadonlyMap<string, string>,
+  ranges: ReadonlyMap<string, ReadonlyMap<string, string>>,
+  ROOT: string,
+): string[] {
+  const steps: string[] = [];
+  const seen = new Set<string>();
+  let current: string | undefined = name;
+  while (current !== undefined && !seen.has(current)) {
+    seen.add(current);
+    steps.unshift(`${current}@${picks.get(current)}`);
+    const askers: string[] = [...(ranges.get(current)?.keys() ?? [])];
+    if (askers.includes(ROOT)) break;
+    current = askers.sort()[0];
+  }
+  return steps;
 }
 
 function unsatisfiable(name: string, list: Constraint[], versions: string[], rootLabel: string): AionError {
@@ -228,6 +334,7 @@ function unsatisfiable(name: string, list: Constraint[], versions: string[], roo
 
 /** Dependencies first (Kahn's algorithm, names in byte order among equals); LC003 with the cycle. */
 function order(
+  rootLabel: string,
   picks: Map<string, string>,
   constraints: Map<string, Constraint[]>,
   paths: Map<string, string[]>,
@@ -252,7 +359,7 @@ function order(
     out.push({
       name,
       version,
-      requested: (constraints.get(name) ?? []).map((c) => ({ range: c.range, by: c.by })),
+      requested: (constraints.get(name) ?? []).map((c) => ({ range: c.range, by: c.by || rootLabel })),
       dependencies: { ...(graph.get(name)?.get(version) ?? {}) },
       path: paths.get(name)!.slice(0, -1).concat(`${name}@${version}`),
     });
