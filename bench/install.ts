@@ -23,7 +23,7 @@ const BIN = join(REPO_ROOT, 'bin', 'run.js');
 /** A deterministic pseudo-random graph: package i's versions depend on up to 3 packages of lower index. */
 export function generateGraph(packages: number, versions: number) {
   let seed = 42;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const universe: Record<string, Record<string, Record<string, string>>> = {};
   for (let i = 0; i < packages; i++) {
     const vs: Record<string, Record<string, string>> = {};
@@ -81,12 +81,22 @@ export async function installBench(): Promise<Record<string, number | string>> {
       ...(i > 0 ? { dependencies: { [`pkg${i - 1}`]: '^1.0.0' } } : {}),
     }));
     const folder = join(root, 'pkgs');
-    await seedUniverse(join(root, 'work'), keys, [folderDestination(folder), registryDestination(registry.host)], fifty);
+    await seedUniverse(
+      join(root, 'work'),
+      keys,
+      [folderDestination(folder), registryDestination(registry.host)],
+      fifty,
+    );
     const packages = Object.fromEntries(fifty.map((p) => [p.name, '^1.0.0']));
 
     // (2) frozen install, everything in the store and extracted, vs --version
     const warm = join(root, 'warm');
-    await writeProject(warm, { registry: `oci:${folder}`, trustMatch: [`oci:${folder}/*`], trustedPub: keys.trustedPub, packages });
+    await writeProject(warm, {
+      registry: `oci:${folder}`,
+      trustMatch: [`oci:${folder}/*`],
+      trustedPub: keys.trustedPub,
+      packages,
+    });
     const env = { ...process.env, AIONCTL_HOME: join(warm, 'home'), CI: '' };
     time(['install'], warm, env);
     const frozen: number[] = [];
@@ -110,7 +120,9 @@ export async function installBench(): Promise<Record<string, number | string>> {
         trustedPub: keys.trustedPub,
         packages,
       });
-      cold.push(time(['install', '--concurrency', '8'], dir, { ...process.env, AIONCTL_HOME: join(dir, 'home'), CI: '' }));
+      cold.push(
+        time(['install', '--concurrency', '8'], dir, { ...process.env, AIONCTL_HOME: join(dir, 'home'), CI: '' }),
+      );
     }
     const skopeo: number[] = [];
     for (let i = 0; i < 3; i++) {
@@ -118,7 +130,13 @@ export async function installBench(): Promise<Record<string, number | string>> {
       const start = process.hrtime.bigint();
       for (const p of fifty)
         time(
-          ['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/agents/${p.name}:1.0.0`, `oci:${out}/${p.name}:1.0.0`],
+          [
+            'copy',
+            '--quiet',
+            '--src-tls-verify=false',
+            `docker://${registry.host}/agents/${p.name}:1.0.0`,
+            `oci:${out}/${p.name}:1.0.0`,
+          ],
           root,
           process.env,
           'skopeo',

@@ -6,7 +6,7 @@ import { connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
 export default class Outdated extends BaseCommand {
   static override summary = 'Show, for each locked package, the newest version within its ranges and beyond.';
   static override description =
-    'wanted: the newest version every range on the package accepts (what `aionctl update` moves to); latest: the newest stable version at all (going there may need a wider range). Lists the repositories\' tags.';
+    "wanted: the newest version every range on the package accepts (what `aionctl update` moves to); latest: the newest stable version at all (going there may need a wider range). Lists the repositories' tags.";
   static override examples = ['<%= config.bin %> outdated', '<%= config.bin %> outdated --json'];
   static override flags = { ...registryFlags };
 

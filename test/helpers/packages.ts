@@ -73,7 +73,10 @@ export async function writeAip(dir: string, p: UniversePackage): Promise<string>
   await mkdir(join(dir, 'schemas'), { recursive: true });
   await copyFile(join(REPO_ROOT, 'examples', 'summarize-wasm', 'module.wasm'), join(dir, 'module.wasm'));
   await writeFile(join(dir, 'schemas', 'input.json'), '{"type":"object","properties":{"text":{"type":"string"}}}\n');
-  await writeFile(join(dir, 'schemas', 'output.json'), `{"type":"object","description":"${p.name} ${p.version}${p.salt ?? ''}"}\n`);
+  await writeFile(
+    join(dir, 'schemas', 'output.json'),
+    `{"type":"object","description":"${p.name} ${p.version}${p.salt ?? ''}"}\n`,
+  );
   const deps = Object.entries(p.dependencies ?? {});
   const yaml = [
     'apiVersion: aionos/v1',

@@ -62,10 +62,17 @@ describe('install from an oci: folder (one layout per package)', () => {
     assert.equal(again.fromLockfile, true);
     assert.equal(again.lockfileChanged, false);
     assert.ok(again.packages.every((p) => !p.fetched));
-    const ls = parseJson<{ packages: { name: string; direct: boolean; installed: boolean }[] }>(await cli(['ls', '--json']));
+    const ls = parseJson<{ packages: { name: string; direct: boolean; installed: boolean }[] }>(
+      await cli(['ls', '--json']),
+    );
     assert.deepEqual(
       ls.packages.map((p) => [p.name, p.direct, p.installed]),
-      [['app', true, true], ['base', false, true], ['left', false, true], ['right', false, true]],
+      [
+        ['app', true, true],
+        ['base', false, true],
+        ['left', false, true],
+        ['right', false, true],
+      ],
     );
     const verify = await cli(['verify', '--lockfile', 'aionctl.lock', '--json']);
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
@@ -113,7 +120,10 @@ describe('install from an oci: folder (one layout per package)', () => {
       const store = await readdir(join(env.AIONCTL_HOME, 'data', 'store', 'blobs', 'sha256')).catch(() => []);
       assert.equal(store.length, 0, 'nothing entered the store (verification comes first)');
       const q = parseJson<{ digest: string }[]>(await runCli(['quarantine', 'ls', '--json'], { env }));
-      assert.deepEqual(q.map((x) => x.digest), [digests.get(`${name}@1.0.0`)]);
+      assert.deepEqual(
+        q.map((x) => x.digest),
+        [digests.get(`${name}@1.0.0`)],
+      );
     }
   });
 
@@ -122,7 +132,10 @@ describe('install from an oci: folder (one layout per package)', () => {
     assert.equal(errorOf(await cli(['install', '--frozen', '--json'])).code, 'LC005');
     assert.equal(errorOf(await runCli(['install', '--json'], { cwd: dir, env: { ...env, CI: 'true' } })).code, 'LC005');
     assert.equal((await cli(['install', '--json'])).code, 0);
-    await writeFile(join(dir, '.aionctl.yaml'), (await readFile(join(dir, '.aionctl.yaml'), 'utf8')).replace('base: "^1.0.0"', 'base: "^2.0.0"'));
+    await writeFile(
+      join(dir, '.aionctl.yaml'),
+      (await readFile(join(dir, '.aionctl.yaml'), 'utf8')).replace('base: "^1.0.0"', 'base: "^2.0.0"'),
+    );
     assert.equal(errorOf(await cli(['install', '--frozen', '--json'])).code, 'LC005');
   });
 
@@ -144,7 +157,10 @@ describe('install from an oci: folder (one layout per package)', () => {
     assert.deepEqual(parseJson<{ blobs: unknown[] }>(await cli(['gc', '--dry-run', '--json'])).blobs, []);
     const u = await cli(['uninstall', 'app', '--json']);
     assert.equal(u.code, 0, u.stdout + u.stderr);
-    assert.deepEqual(parseJson<InstallJson>(u).packages.map((p) => p.name), ['tool']);
+    assert.deepEqual(
+      parseJson<InstallJson>(u).packages.map((p) => p.name),
+      ['tool'],
+    );
     assert.deepEqual(await readdir(join(dir, '.aionctl', 'packages')), ['.installed.json', 'tool']);
     assert.doesNotMatch(await readFile(join(dir, '.aionctl.yaml'), 'utf8'), /app:/);
     // the store keeps tags for app & co, so nothing is garbage until they are untagged: gc is a no-op here
@@ -156,11 +172,25 @@ describe('install from an oci: folder (one layout per package)', () => {
   it('update moves within ranges; outdated shows wanted and latest', async () => {
     const { dir, cli } = await project({ base: '~1.1.0' });
     assert.equal((await cli(['install', 'base@1.1.0', '--json'])).code, 0);
-    await writeFile(join(dir, '.aionctl.yaml'), (await readFile(join(dir, '.aionctl.yaml'), 'utf8')).replace(/base: "?1\.1\.0"?/, 'base: ~1.1.0'));
+    await writeFile(
+      join(dir, '.aionctl.yaml'),
+      (await readFile(join(dir, '.aionctl.yaml'), 'utf8')).replace(/base: "?1\.1\.0"?/, 'base: ~1.1.0'),
+    );
     const locked = parseJson<InstallJson>(await cli(['install', '--json']));
     assert.equal(locked.packages[0]!.version, '1.1.0', 'the locked version stays while it satisfies');
-    const out = parseJson<{ name: string; current: string; wanted: string; latest: string }[]>(await cli(['outdated', '--json']));
-    assert.deepEqual(out, [{ name: 'base', current: '1.1.0', wanted: '1.1.5', latest: '2.0.0', requested: ['~1.1.0'], repository: `oci:${folder}/base` }]);
+    const out = parseJson<{ name: string; current: string; wanted: string; latest: string }[]>(
+      await cli(['outdated', '--json']),
+    );
+    assert.deepEqual(out, [
+      {
+        name: 'base',
+        current: '1.1.0',
+        wanted: '1.1.5',
+        latest: '2.0.0',
+        requested: ['~1.1.0'],
+        repository: `oci:${folder}/base`,
+      },
+    ]);
     const up = parseJson<InstallJson>(await cli(['update', '--json']));
     assert.equal(up.packages[0]!.version, '1.1.5');
   });

@@ -4,7 +4,15 @@ import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN, parseJson, runCli, tempDir } from '../helpers/cli.js';
-import { type Keys, makeKeys, publish, registryDestination, seedUniverse, UNIVERSE, writeProject } from '../helpers/packages.js';
+import {
+  type Keys,
+  makeKeys,
+  publish,
+  registryDestination,
+  seedUniverse,
+  UNIVERSE,
+  writeProject,
+} from '../helpers/packages.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 interface InstallJson {
@@ -87,7 +95,10 @@ describe('install from a real registry', () => {
     const r2 = parseJson<InstallJson>(again);
     assert.equal(r2.fromLockfile, true);
     assert.ok(r2.packages.every((p) => p.fetched));
-    assert.deepEqual(r2.packages.map((p) => p.digest), r1.packages.map((p) => p.digest));
+    assert.deepEqual(
+      r2.packages.map((p) => p.digest),
+      r1.packages.map((p) => p.digest),
+    );
     assert.equal(await readFile(join(dir, 'aionctl.lock'), 'utf8'), lock);
     assert.deepEqual(await snapshot(join(dir, '.aionctl', 'packages')), files);
   });
@@ -106,7 +117,10 @@ describe('install from a real registry', () => {
     const r = parseJson<InstallJson>(await cli(['install', '--json']));
     assert.equal(r.fromLockfile, true);
     assert.equal(r.packages[0]!.digest, locked);
-    assert.doesNotMatch(await readFile(join(dir, '.aionctl', 'packages', 'base', 'schemas', 'output.json'), 'utf8'), /moved/);
+    assert.doesNotMatch(
+      await readFile(join(dir, '.aionctl', 'packages', 'base', 'schemas', 'output.json'), 'utf8'),
+      /moved/,
+    );
     // put the tag back for the other tests
     await publish(join(root, 'work'), { name: 'base', version: '1.1.5' }, keys, [registryDestination(registry.host)]);
   });
@@ -117,7 +131,10 @@ describe('install from a real registry', () => {
     const lock = await readFile(join(dir, 'aionctl.lock'), 'utf8');
     const files = await snapshot(join(dir, '.aionctl', 'packages'));
     const yaml = await readFile(join(dir, '.aionctl.yaml'), 'utf8');
-    await writeFile(join(dir, '.aionctl.yaml'), yaml.replace('packages:\n', 'packages:\n  app: "^1.0.0"\n  tool: "^1.0.0"\n'));
+    await writeFile(
+      join(dir, '.aionctl.yaml'),
+      yaml.replace('packages:\n', 'packages:\n  app: "^1.0.0"\n  tool: "^1.0.0"\n'),
+    );
     for (const delay of [300, 700, 1200]) {
       // a cold store each time, so the kill lands while fetching
       await rm(join(env.AIONCTL_HOME, 'data', 'store'), { recursive: true, force: true });
@@ -129,13 +146,23 @@ describe('install from a real registry', () => {
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
-      assert.equal(await readFile(join(dir, 'aionctl.lock'), 'utf8'), lock, `lockfile intact after kill at ${delay} ms`);
-      assert.deepEqual(await snapshot(join(dir, '.aionctl', 'packages')), files, `packages intact after kill at ${delay} ms`);
+      assert.equal(
+        await readFile(join(dir, 'aionctl.lock'), 'utf8'),
+        lock,
+        `lockfile intact after kill at ${delay} ms`,
+      );
+      assert.deepEqual(
+        await snapshot(join(dir, '.aionctl', 'packages')),
+        files,
+        `packages intact after kill at ${delay} ms`,
+      );
     }
     const done = await cli(['install', '--json']);
     assert.equal(done.code, 0, done.stdout + done.stderr);
     assert.deepEqual(
-      parseJson<InstallJson>(done).packages.map((p) => p.name).sort(),
+      parseJson<InstallJson>(done)
+        .packages.map((p) => p.name)
+        .sort(),
       ['app', 'base', 'left', 'right', 'tool'],
     );
     assert.deepEqual((await readdir(join(dir, '.aionctl', 'generations'))).length, 1, 'half-built generations removed');
@@ -150,9 +177,14 @@ describe('install from a real registry', () => {
     const r = await cli(['install', '--modules', 'modules.yml', '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(
-      parseJson<InstallJson>(r).packages.map((p) => `${p.name}@${p.version}`).sort(),
+      parseJson<InstallJson>(r)
+        .packages.map((p) => `${p.name}@${p.version}`)
+        .sort(),
       ['base@1.2.0', 'tool@1.0.0'],
     );
-    assert.match(await readFile(join(dir, '.aionctl.yaml'), 'utf8'), new RegExp(`tool: ${registry.host}/agents/tool@1\\.0\\.0`));
+    assert.match(
+      await readFile(join(dir, '.aionctl.yaml'), 'utf8'),
+      new RegExp(`tool: ${registry.host}/agents/tool@1\\.0\\.0`),
+    );
   });
 });

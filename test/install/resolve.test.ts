@@ -42,7 +42,11 @@ describe('resolver (pure: graph in, plan out)', () => {
     assert.equal(tagToVersion('1.0.0_build.7'), '1.0.0+build.7');
     assert.equal(tagToVersion('latest'), undefined);
     const versions = versionsFromTags(['latest', '1.0.0', '1.0.1_build.2', 'sha256-abc.sig', 'v2.0.0']);
-    assert.deepEqual(Object.fromEntries(versions), { '1.0.0': '1.0.0', '1.0.1+build.2': '1.0.1_build.2', '2.0.0': 'v2.0.0' });
+    assert.deepEqual(Object.fromEntries(versions), {
+      '1.0.0': '1.0.0',
+      '1.0.1+build.2': '1.0.1_build.2',
+      '2.0.0': 'v2.0.0',
+    });
     const plan = resolveGraph({ a: '^1.0.0' }, { a: { '1.0.0': {}, '1.0.1+build.2': {} } });
     assert.deepEqual(picks(plan), { a: '1.0.1+build.2' });
   });
@@ -82,9 +86,15 @@ describe('resolver (pure: graph in, plan out)', () => {
   });
 
   it('a range nothing meets names the path (LC001), a missing package has no versions', () => {
-    const message = throwsCode(() => resolveGraph({ a: '^1.0.0' }, { a: { '1.0.0': { b: '^9' } }, b: { '1.0.0': {} } }), 'LC001');
+    const message = throwsCode(
+      () => resolveGraph({ a: '^1.0.0' }, { a: { '1.0.0': { b: '^9' } }, b: { '1.0.0': {} } }),
+      'LC001',
+    );
     assert.match(message, /\.aionctl\.yaml -> a@1\.0\.0 -> b@\^9 \(available: 1\.0\.0\)/);
-    assert.match(throwsCode(() => resolveGraph({ zz: '^1' }, {}), 'LC001'), /available: none/);
+    assert.match(
+      throwsCode(() => resolveGraph({ zz: '^1' }, {}), 'LC001'),
+      /available: none/,
+    );
     throwsCode(() => resolveGraph({ a: 'not a range!' }, { a: { '1.0.0': {} } }), 'LC004');
   });
 
@@ -102,8 +112,12 @@ describe('resolver (pure: graph in, plan out)', () => {
 
   it('keeps a preferred (locked) version while it satisfies, and moves when it does not', () => {
     const universe = { a: { '1.0.0': {}, '1.5.0': {}, '2.0.0': {} } };
-    assert.deepEqual(picks(resolveGraph({ a: '^1' }, universe, { preferred: new Map([['a', '1.0.0']]) })), { a: '1.0.0' });
-    assert.deepEqual(picks(resolveGraph({ a: '^2' }, universe, { preferred: new Map([['a', '1.0.0']]) })), { a: '2.0.0' });
+    assert.deepEqual(picks(resolveGraph({ a: '^1' }, universe, { preferred: new Map([['a', '1.0.0']]) })), {
+      a: '1.0.0',
+    });
+    assert.deepEqual(picks(resolveGraph({ a: '^2' }, universe, { preferred: new Map([['a', '1.0.0']]) })), {
+      a: '2.0.0',
+    });
   });
 
   it('re-resolves when a pick changes what its dependents ask for', () => {

@@ -19,7 +19,7 @@ import {
 import type { ConnectOptions } from '../oci/registry/index.js';
 import { closeTarget } from '../oci/registry/cli.js';
 import { versionsFromTags } from '../resolve/index.js';
-import { fetchSmallBlob, isQuarantined, verifyAgainstPolicy } from '../sign/index.js';
+import { fetchSmallBlob, isQuarantined, removeFromQuarantine, verifyAgainstPolicy } from '../sign/index.js';
 import type { PackageSource } from './project.js';
 
 export interface FetchContext {
@@ -96,9 +96,17 @@ export async function readPackageMeta(target: ReadTarget, selector: string, what
   } catch (err) {
     throw new AionError('LC009', `the config of ${what} is not JSON`, { cause: err });
   }
-  if (typeof deps !== 'object' || deps === null || Array.isArray(deps) || Object.values(deps).some((v) => typeof v !== 'string'))
+  if (
+    typeof deps !== 'object' ||
+    deps === null ||
+    Array.isArray(deps) ||
+    Object.values(deps).some((v) => typeof v !== 'string')
+  )
     throw new AionError('LC009', `${what} has malformed dependencies (expected name: range)`);
-  return { descriptor: { ...descriptor, ...(manifest.artifactType ? { artifactType: manifest.artifactType } : {}) }, dependencies: deps as Record<string, string> };
+  return {
+    descriptor: { ...descriptor, ...(manifest.artifactType ? { artifactType: manifest.artifactType } : {}) },
+    dependencies: deps as Record<string, string>,
+  };
 }
 
 /**
@@ -149,4 +157,27 @@ export async function storePackage(
     referrers: true,
     concurrency: ctx.concurrency,
   });
+}
+
+/**
+ * Verifies the store's copy of a package; undefined when it does not verify there (a package packed or pulled
+ * into the store without the signatures its repository has): the caller then verifies it from the repository,
+ * which records a real refusal in the quarantine. The store's failure is not one: its record is withdrawn.
+ * (The trust helper's policy verifier takes `quarantine: false`; this goes once install moves to it.)
+ */
+export async function verifyStoreCopy(
+  ctx: FetchContext,
+  name: string,
+  ref: ArtifactReference,
+  digest: string,
+): Promise<string | undefined> {
+  const before = await isQuarantined(ctx.paths.data, digest);
+  try {
+    return await verifyPackage(ctx, openStore(name, ctx.env), ref, digest);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    if (!code.startsWith('ST') || code === 'ST013' || code === 'ST009') throw err;
+    if (!before) await removeFromQuarantine(ctx.paths.data, digest).catch(() => undefined);
+    return undefined;
+  }
 }

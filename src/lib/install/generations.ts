@@ -29,10 +29,7 @@ export function installedPackageDir(projectRoot: string, name: string): string {
 /** name -> digest of the current generation; empty when nothing is installed. */
 export async function installedDigests(projectRoot: string): Promise<Record<string, string>> {
   try {
-    return JSON.parse(await readFile(join(packagesDir(projectRoot), INSTALLED_FILE), 'utf8')) as Record<
-      string,
-      string
-    >;
+    return JSON.parse(await readFile(join(packagesDir(projectRoot), INSTALLED_FILE), 'utf8')) as Record<string, string>;
   } catch {
     return {};
   }
@@ -100,7 +97,8 @@ export async function cleanGenerations(projectRoot: string): Promise<void> {
   } catch {
     return;
   }
-  for (const e of entries) if (e !== keep) await rm(join(root, e), { recursive: true, force: true }).catch(() => undefined);
+  for (const e of entries)
+    if (e !== keep) await rm(join(root, e), { recursive: true, force: true }).catch(() => undefined);
 }
 
 /** Removes the installed packages altogether (uninstalling the last package). */

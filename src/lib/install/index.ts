@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import semver from 'semver';
 import { type AionPaths, type Env, loadConfig, PROJECT_FILE } from '../config/index.js';
 import { AionError } from '../errors/index.js';
-import { type Descriptor, MEDIA_TYPES, openStore } from '../oci/index.js';
+import { type Descriptor, MEDIA_TYPES, openStore, type Target } from '../oci/index.js';
 import type { ConnectOptions } from '../oci/registry/index.js';
 import { type PlannedPackage, resolve, sortVersionsDescending, type VersionDeps } from '../resolve/index.js';
 import {
@@ -20,8 +20,26 @@ import {
   STATE_DIR,
   switchGeneration,
 } from './generations.js';
-import { type FetchContext, inStore, listVersions, readPackageMeta, Sources, storePackage, verifyPackage } from './fetch.js';
-import { LOCKFILE, type LockEntry, type Lockfile, lockfilePath, lockSatisfies, readLockfile, serializeLockfile, writeLockfile } from './lockfile.js';
+import {
+  type FetchContext,
+  inStore,
+  listVersions,
+  readPackageMeta,
+  Sources,
+  verifyStoreCopy,
+  storePackage,
+  verifyPackage,
+} from './fetch.js';
+import {
+  LOCKFILE,
+  type LockEntry,
+  type Lockfile,
+  lockfilePath,
+  lockSatisfies,
+  readLockfile,
+  serializeLockfile,
+  writeLockfile,
+} from './lockfile.js';
 import {
   type DeclaredPackages,
   declaredPackages,
@@ -295,16 +313,27 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
         limit(async () => {
           const source = sourceFor(p.name, project.declared, project.root);
           const storedDescriptor = await inStore(ctx, p.name, p.descriptor.digest);
-          const stored = storedDescriptor !== undefined;
-          if (!stored && ctx.offline)
-            throw new AionError('NE020', `offline: ${p.name}@${p.version} (${p.descriptor.digest}) is not in the local store`, {
-              hint: `run the install once without --offline to fetch it from ${source.repository}`,
-            });
-          const target = stored ? openStore(p.name, ctx.env) : await sources.target(p.name, source);
+          if (!storedDescriptor && ctx.offline)
+            throw new AionError(
+              'NE020',
+              `offline: ${p.name}@${p.version} (${p.descriptor.digest}) is not in the local store`,
+              {
+                hint: `run the install once without --offline to fetch it from ${source.repository}`,
+              },
+            );
+          if (storedDescriptor) {
+            p.descriptor = storedDescriptor;
+            const signer = ctx.offline
+              ? await verifyPackage(ctx, openStore(p.name, ctx.env), source.ref, p.descriptor.digest)
+              : await verifyStoreCopy(ctx, p.name, source.ref, p.descriptor.digest);
+            if (signer !== undefined)
+              return { entry: p, source, stored: true, signer, target: openStore(p.name, ctx.env) as Target };
+          }
+          const target = await sources.target(p.name, source);
           // The lock carries no size: read the manifest's real descriptor (digest-checked) before copying.
-          if (storedDescriptor) p.descriptor = storedDescriptor;
-          else if (p.descriptor.size === 0) p.descriptor = (await target.fetchManifest(p.descriptor.digest)).descriptor;
+          if (p.descriptor.size === 0) p.descriptor = (await target.fetchManifest(p.descriptor.digest)).descriptor;
           const signer = await verifyPackage(ctx, target, source.ref, p.descriptor.digest);
+          const stored = false;
           return { entry: p, source, stored, signer, target };
         }),
       ),
@@ -363,8 +392,7 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
     if (generation) await switchGeneration(project.root, generation);
     else if (plan.length === 0) await removeInstalled(project.root);
     else await cleanGenerations(project.root);
-    if (Object.keys(edits).length > 0 || (!project.exists && adding))
-      await editProjectPackages(project.file, edits);
+    if (Object.keys(edits).length > 0 || (!project.exists && adding)) await editProjectPackages(project.file, edits);
 
     return {
       projectRoot: project.root,

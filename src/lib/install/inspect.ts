@@ -57,7 +57,9 @@ export interface ListedPackage {
 }
 
 /** The locked packages, direct ones first, each with its dependencies (`ls`). */
-export async function listInstalled(options: InspectOptions): Promise<{ projectRoot: string; packages: ListedPackage[] }> {
+export async function listInstalled(
+  options: InspectOptions,
+): Promise<{ projectRoot: string; packages: ListedPackage[] }> {
   const { loaded, root, lock } = await openLocked(options, false);
   const declared = declaredPackages(loaded.config);
   const installed = await installedDigests(root);
@@ -146,8 +148,10 @@ export async function gc(options: InspectOptions & { dryRun?: boolean }): Promis
     }
   }
   const keep = new Set<string>();
-  const queue = index.manifests.filter((d) => d.annotations?.[REF_NAME] !== undefined || locked.has(d.digest)).map((d) => d.digest);
-  for (let changed = true; changed; ) {
+  const queue = index.manifests
+    .filter((d) => d.annotations?.[REF_NAME] !== undefined || locked.has(d.digest))
+    .map((d) => d.digest);
+  for (let changed = true; changed;) {
     changed = false;
     while (queue.length) {
       const digest = queue.pop()!;
@@ -180,7 +184,10 @@ export async function gc(options: InspectOptions & { dryRun?: boolean }): Promis
   }
   const dropped = index.manifests.filter((d) => !keep.has(d.digest)).length;
   if (!options.dryRun) {
-    if (dropped > 0) await layout.updateIndex((i) => (i.manifests = i.manifests.filter((d) => keep.has(d.digest) || d.annotations?.[REF_NAME] !== undefined)));
+    if (dropped > 0)
+      await layout.updateIndex(
+        (i) => (i.manifests = i.manifests.filter((d) => keep.has(d.digest) || d.annotations?.[REF_NAME] !== undefined)),
+      );
     for (const b of blobs) await rm(join(dir, b.digest.slice(7)), { force: true });
   }
   return { blobs, bytes: blobs.reduce((n, b) => n + b.size, 0), entries: dropped, dryRun: options.dryRun === true };
@@ -199,7 +206,8 @@ export interface LockfileVerification {
 export async function verifyLockfile(options: InspectOptions & { lockfile: string }): Promise<LockfileVerification[]> {
   const { root, ctx } = await openLocked(options, false);
   const lock: Lockfile | undefined = await readLockfile(options.lockfile);
-  if (!lock) throw new AionError('LC006', `${options.lockfile} does not exist`, { hint: 'run `aionctl install` first' });
+  if (!lock)
+    throw new AionError('LC006', `${options.lockfile} does not exist`, { hint: 'run `aionctl install` first' });
   const sources = new Sources(ctx);
   try {
     const out: LockfileVerification[] = [];
@@ -215,4 +223,3 @@ export async function verifyLockfile(options: InspectOptions & { lockfile: strin
     await sources.close();
   }
 }
-

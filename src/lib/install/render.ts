@@ -2,7 +2,7 @@
 import type { InstallEvent, InstallResult } from './index.js';
 
 export function progressLine(e: InstallEvent): string {
-  return `${e.name}@${e.version}  ${e.digest.slice(0, 19)}  ${e.fetched ? 'fetched' : 'in store'}, verified (${e.signer})`;
+  return `${e.name}@${e.version}  ${e.digest.slice(0, 19)}  ${e.fetched ? 'fetched' : 'in store'}, verified (key ${e.signer.slice(0, 12)})`;
 }
 
 export function summaryLine(r: InstallResult): string {

@@ -123,7 +123,6 @@ function describe(c: Constraint, name: string, rootLabel: string): string {
   return [rootLabel, ...c.from, `${name}@${c.range}`].join(' -> ');
 }
 
-
 /** Resolves `input` to a plan, or says what is missing from the graph. Throws LC001/LC002/LC003/LC004. */
 export function resolve(input: ResolveInput): ResolveResult {
   const rootLabel = input.rootLabel ?? '.aionctl.yaml';
@@ -196,7 +195,8 @@ export function resolve(input: ResolveInput): ResolveResult {
       const list = [...asked.values()];
       const fits = (v: string) => list.every((r) => satisfiesRange(v, r));
       const preferred = input.preferred?.get(name);
-      pick = preferred !== undefined && input.graph.get(name)?.has(preferred) && fits(preferred) ? preferred : undefined;
+      pick =
+        preferred !== undefined && input.graph.get(name)?.has(preferred) && fits(preferred) ? preferred : undefined;
       pick ??= versions.find(fits);
       if (pick === undefined) {
         const constraints = describeConstraints(name, asked, picks, ranges, ROOT);

@@ -21,6 +21,9 @@ export const LC_CODES: readonly ErrorCodeSpec[] = [
   { code: 'LC008', summary: 'The package is not declared in .aionctl.yaml or not installed.' },
   { code: 'LC009', summary: 'A fetched package is not an agent package or its dependencies are malformed.' },
   { code: 'LC010', summary: 'A modules.yml file is not a list of {name, ref} modules.' },
-  { code: 'LC011', summary: 'There is no .aionctl.yaml project here: create one with `aionctl init` or name packages.' },
+  {
+    code: 'LC011',
+    summary: 'There is no .aionctl.yaml project here: create one with `aionctl init` or name packages.',
+  },
   { code: 'LC012', summary: 'Another install is running in this project (its lock is held).' },
 ];
