@@ -152,7 +152,7 @@ describe('install from an oci: folder (one layout per package)', () => {
   });
 
   it('uninstall drops a package and its now-unused dependencies; gc then frees their blobs', async () => {
-    const { dir, cli } = await project({ app: '^1.0.0', tool: '^1.0.0' });
+    const { dir, env, cli } = await project({ app: '^1.0.0', tool: '^1.0.0' });
     assert.equal((await cli(['install', '--json'])).code, 0);
     assert.deepEqual(parseJson<{ blobs: unknown[] }>(await cli(['gc', '--dry-run', '--json'])).blobs, []);
     const u = await cli(['uninstall', 'app', '--json']);
@@ -163,10 +163,23 @@ describe('install from an oci: folder (one layout per package)', () => {
     );
     assert.deepEqual(await readdir(join(dir, '.aionctl', 'packages')), ['.installed.json', 'tool']);
     assert.doesNotMatch(await readFile(join(dir, '.aionctl.yaml'), 'utf8'), /app:/);
-    // the store keeps tags for app & co, so nothing is garbage until they are untagged: gc is a no-op here
-    const dry = parseJson<{ blobs: unknown[]; dryRun: boolean }>(await cli(['gc', '--dry-run', '--json']));
+    // the store keeps tags for app & co, so they are not garbage; a blob nothing references is
+    const stray = join(env.AIONCTL_HOME, 'data', 'store', 'blobs', 'sha256', 'a'.repeat(64));
+    await writeFile(stray, 'stray');
+    const dry = parseJson<{ blobs: { digest: string }[]; dryRun: boolean }>(await cli(['gc', '--dry-run', '--json']));
     assert.equal(dry.dryRun, true);
-    assert.equal(dry.blobs.length, 0);
+    assert.deepEqual(
+      dry.blobs.map((b) => b.digest),
+      [`sha256:${'a'.repeat(64)}`],
+    );
+    await stat(stray);
+    const done = parseJson<{ blobs: unknown[] }>(await cli(['gc', '--json']));
+    assert.equal(done.blobs.length, 1);
+    await assert.rejects(stat(stray));
+    // everything locked is still whole: an offline reinstall from the store works
+    await rm(join(dir, '.aionctl'), { recursive: true, force: true });
+    const again = await cli(['install', '--offline', '--frozen', '--json']);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
   });
 
   it('update moves within ranges; outdated shows wanted and latest', async () => {
