@@ -17,9 +17,10 @@ import {
   type Target,
 } from '../oci/index.js';
 import type { ConnectOptions } from '../oci/registry/index.js';
-import { closeTarget } from '../oci/registry/cli.js';
 import { versionsFromTags } from '../resolve/index.js';
-import { fetchSmallBlob, isQuarantined, removeFromQuarantine, verifyAgainstPolicy } from '../sign/index.js';
+
+/** The signing library costs most of the start-up; an install with nothing to do never loads it. */
+const sign = () => import('../sign/index.js');
 import type { PackageSource } from './project.js';
 
 export interface FetchContext {
@@ -33,6 +34,12 @@ export interface FetchContext {
   offline: boolean;
   concurrency: number;
   signal?: AbortSignal;
+}
+
+/** Releases a registry target's connections (layouts and the store hold none). */
+async function closeTarget(target: unknown): Promise<void> {
+  const close = (target as { close?: () => Promise<void> }).close;
+  if (typeof close === 'function') await close.call(target).catch(() => undefined);
 }
 
 /** Opens each repository once (registry connections are reused) and closes them all at the end. */
@@ -89,7 +96,7 @@ export async function readPackageMeta(target: ReadTarget, selector: string, what
     throw new AionError('LC009', `${what} is not an agent package (no ${MEDIA_TYPES.agentConfig} config)`, {
       hint: 'publish packages with `aionctl pack`/`aionctl push`',
     });
-  const config = await fetchSmallBlob(target, manifest.config, 1024 * 1024, 'package config');
+  const config = await (await sign()).fetchSmallBlob(target, manifest.config, 1024 * 1024, 'package config');
   let deps: unknown;
   try {
     deps = (JSON.parse(config.toString('utf8')) as { dependencies?: unknown }).dependencies ?? {};
@@ -119,6 +126,7 @@ export async function verifyPackage(
   ref: ArtifactReference,
   digest: string,
 ): Promise<string> {
+  const { isQuarantined, verifyAgainstPolicy } = await sign();
   const quarantined = await isQuarantined(ctx.paths.data, digest);
   if (quarantined)
     throw new AionError('ST013', `${quarantined.ref} (${digest}) is quarantined: ${quarantined.reason}`, {
@@ -171,6 +179,7 @@ export async function verifyStoreCopy(
   ref: ArtifactReference,
   digest: string,
 ): Promise<string | undefined> {
+  const { isQuarantined, removeFromQuarantine } = await sign();
   const before = await isQuarantined(ctx.paths.data, digest);
   try {
     return await verifyPackage(ctx, openStore(name, ctx.env), ref, digest);
