@@ -35,4 +35,42 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  {
+    // Domain code is reusable by the daemon: no CLI framework, no terminal UI outside src/lib/cli (issue 11).
+    files: ['src/lib/**/*.ts', 'src/lib/**/*.tsx'],
+    ignores: ['src/lib/cli/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@oclif/core', message: 'CLI-only: put it under src/lib/cli/.' },
+            { name: 'ink', message: 'CLI-only: put it under src/lib/cli/.' },
+            { name: 'react', message: 'CLI-only: put it under src/lib/cli/.' },
+          ],
+          patterns: [
+            { group: ['@oclif/*', 'ink-*', 'react/*'], message: 'CLI-only: put it under src/lib/cli/.' },
+            { group: ['**/cli/index.js', '../cli/*', '../../cli/*'], message: 'src/lib/cli is for commands only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Commands import each domain through its index.ts (the registry client has its own, loaded on demand).
+    files: ['src/commands/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '/lib/[a-z-]+/(?!index\\.js$)(?!registry/index\\.js$)',
+              message: 'import from the domain index (src/lib/<domain>/index.ts).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

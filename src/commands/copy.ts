@@ -1,18 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
-import { AionError } from '../lib/errors/index.js';
-import {
-  type ArtifactReference,
-  type CopyResult,
-  copyArtifact,
-  formatReference,
-  openTarget,
-  parseReference,
-  requireSelector,
-  type Target,
-} from '../lib/oci/index.js';
-import { createProgress } from '../lib/oci/progress.js';
-import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
+import { BaseCommand, connectOptions, createProgress, registryFlags } from '../lib/cli/index.js';
+import { formatReference, openTarget, parseReference, planCopy, transfer } from '../lib/oci/index.js';
 
 export interface CopyResultJson {
   source: string;
@@ -58,70 +46,46 @@ export default class Copy extends BaseCommand {
   async run(): Promise<CopyResultJson> {
     const { args, flags } = await this.parse(Copy);
     const parseOptions = { plainHttp: flags['plain-http'] };
-    const srcRef = parseReference(args.src, parseOptions);
-    const dstRef = parseReference(args.dst, parseOptions);
-    const selector = requireSelector(srcRef, 'copy');
-    const dstTag = dstRef.tag ?? srcRef.tag;
-    const warn = (message: string) => this.warnLine(message);
-    const src = await openTarget(srcRef, { registry: connectOptions(flags, warn, { access: 'pull' }) });
-    // A registry-to-registry copy on the same host can mount blobs instead of uploading them.
-    const mountFrom =
-      srcRef.kind === 'registry' && dstRef.kind === 'registry' && srcRef.registry === dstRef.registry
-        ? [srcRef.repository]
-        : undefined;
-    const dst = await openTarget(dstRef, {
-      registry: connectOptions(flags, () => undefined, { access: 'push', ...(mountFrom ? { mountFrom } : {}) }),
-    });
-    try {
-      return await this.copy(args, flags, srcRef, dstRef, selector, dstTag, src, dst);
-    } finally {
-      await closeTarget(src);
-      await closeTarget(dst);
-    }
-  }
-
-  private async copy(
-    args: { src: string; dst: string },
-    flags: { referrers: boolean; concurrency: number; quiet: boolean },
-    srcRef: ArtifactReference,
-    dstRef: ArtifactReference,
-    selector: string,
-    dstTag: string | undefined,
-    src: Target,
-    dst: Target,
-  ): Promise<CopyResultJson> {
-    const descriptor = await src.resolve(selector);
-    if (dstRef.digest !== undefined && dstRef.digest !== descriptor.digest) {
-      throw new AionError('CI001', `${args.dst} pins ${dstRef.digest} but ${args.src} is ${descriptor.digest}`, {
-        hint: 'drop the @digest from the destination',
-      });
-    }
+    const plan = planCopy(parseReference(args.src, parseOptions), parseReference(args.dst, parseOptions));
+    const env = process.env;
     const progress = createProgress({ silent: flags.quiet || this.jsonEnabled(), verb: 'copied' });
-    let result: CopyResult;
     try {
-      result = await copyArtifact(src, descriptor, dst, dstTag, {
+      const result = await transfer(plan, {
         referrers: flags.referrers,
         concurrency: flags.concurrency,
         onProgress: (e) => progress.onProgress(e),
+        open: (ref, role) =>
+          openTarget(ref, {
+            env,
+            registry:
+              role === 'source'
+                ? connectOptions(flags, (m) => this.warnLine(m), { access: 'pull' })
+                : connectOptions(flags, () => undefined, {
+                    access: 'push',
+                    ...(plan.mountFrom ? { mountFrom: plan.mountFrom } : {}),
+                  }),
+          }),
       });
+      await progress.finish();
+      const source = formatReference(plan.source);
+      const destination = formatReference({ ...plan.destination, ...(plan.tag ? { tag: plan.tag } : {}) });
+      this.diag(
+        `copied ${source} to ${destination}: ${result.blobsCopied} blobs (${result.bytesCopied} bytes), ${result.blobsSkipped} already there, ${result.referrers.length} referrers`,
+      );
+      this.log(result.descriptor.digest);
+      return {
+        source,
+        destination,
+        digest: result.descriptor.digest,
+        mediaType: result.descriptor.mediaType,
+        size: result.descriptor.size,
+        blobsCopied: result.blobsCopied,
+        blobsSkipped: result.blobsSkipped,
+        bytesCopied: result.bytesCopied,
+        referrers: result.referrers.map((r) => r.digest),
+      };
     } finally {
       await progress.finish();
     }
-    const destination = formatReference({ ...dstRef, ...(dstTag ? { tag: dstTag } : {}) });
-    this.diag(
-      `copied ${formatReference(srcRef)} to ${destination}: ${result.blobsCopied} blobs (${result.bytesCopied} bytes), ${result.blobsSkipped} already there, ${result.referrers.length} referrers`,
-    );
-    this.log(result.descriptor.digest);
-    return {
-      source: formatReference(srcRef),
-      destination,
-      digest: result.descriptor.digest,
-      mediaType: result.descriptor.mediaType,
-      size: result.descriptor.size,
-      blobsCopied: result.blobsCopied,
-      blobsSkipped: result.blobsSkipped,
-      bytesCopied: result.bytesCopied,
-      referrers: result.referrers.map((r) => r.digest),
-    };
   }
 }

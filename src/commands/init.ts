@@ -5,13 +5,13 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/index.js';
 import { AionError } from '../lib/errors/index.js';
 import { writeFileAtomic } from '../lib/fs/index.js';
-import { loadPackage } from '../lib/manifest/index.js';
 import {
+  loadPackage,
   PACKAGE_NAME_PATTERN,
   packageNameFrom,
   scaffoldPackage,
   type ScaffoldRuntime,
-} from '../lib/manifest/scaffold.js';
+} from '../lib/manifest/index.js';
 
 export interface InitResult {
   dir: string;

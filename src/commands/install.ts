@@ -1,9 +1,7 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
+import { BaseCommand, connectOptions, registryFlags } from '../lib/cli/index.js';
 import { resolvePaths } from '../lib/config/index.js';
-import { install, type InstallResult } from '../lib/install/index.js';
-import { progressLine, summaryLine } from '../lib/install/render.js';
-import { connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
+import { install, type InstallResult, progressLine, summaryLine } from '../lib/install/index.js';
 
 export const installFlags = {
   ...registryFlags,

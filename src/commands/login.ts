@@ -1,9 +1,8 @@
 import { createInterface } from 'node:readline';
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
+import { BaseCommand, INSECURE_WARNING } from '../lib/cli/index.js';
 import { AionError } from '../lib/errors/index.js';
-import { INSECURE_WARNING } from '../lib/oci/registry/cli.js';
-import { parseRegistryHost } from '../lib/oci/registry/host.js';
+import { parseRegistryHost } from '../lib/oci/index.js';
 import { connectRegistry, storeCredential } from '../lib/oci/registry/index.js';
 
 export interface LoginResultJson {

@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/index.js';
-import { parseRegistryHost } from '../lib/oci/registry/host.js';
-import { eraseCredential } from '../lib/oci/registry/credentials.js';
+import { eraseCredential, parseRegistryHost } from '../lib/oci/index.js';
 
 export interface LogoutResultJson {
   registry: string;

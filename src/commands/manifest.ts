@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
+import { BaseCommand, connectOptions, registryFlags } from '../lib/cli/index.js';
 import { openTarget, parseReference, requireSelector } from '../lib/oci/index.js';
-import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
 
 export interface ManifestResultJson {
   ref: string;
@@ -28,7 +27,10 @@ export default class Manifest extends BaseCommand {
     const { args, flags } = await this.parse(Manifest);
     const ref = parseReference(args.ref, { plainHttp: flags['plain-http'] });
     const selector = requireSelector(ref, 'manifest');
-    const target = await openTarget(ref, { registry: connectOptions(flags, (m) => this.warnLine(m)) });
+    const target = await openTarget(ref, {
+      env: process.env,
+      registry: connectOptions(flags, (m) => this.warnLine(m)),
+    });
     try {
       const { descriptor, bytes } = await target.fetchManifest(selector);
       if (!this.jsonEnabled()) process.stdout.write(bytes);
@@ -40,7 +42,7 @@ export default class Manifest extends BaseCommand {
         manifest: JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown,
       };
     } finally {
-      await closeTarget(target);
+      await target.close();
     }
   }
 }

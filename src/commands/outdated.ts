@@ -1,7 +1,6 @@
-import { BaseCommand } from '../lib/cli/index.js';
+import { BaseCommand, connectOptions, registryFlags } from '../lib/cli/index.js';
 import { resolvePaths } from '../lib/config/index.js';
 import { type OutdatedPackage, outdated } from '../lib/install/index.js';
-import { connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
 
 export default class Outdated extends BaseCommand {
   static override summary = 'Show, for each locked package, the newest version within its ranges and beyond.';

@@ -1,18 +1,8 @@
 import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/index.js';
-import { AionError } from '../lib/errors/index.js';
-import { normaliseTag } from '../lib/oci/reference.js';
-import {
-  createdFromEnv,
-  formatReference,
-  LayoutTarget,
-  openStore,
-  pack,
-  parseReference,
-  type ArtifactReference,
-  type Target,
-} from '../lib/oci/index.js';
+import { parseKeyValues } from '../lib/env/index.js';
+import { formatReference, packDirectory, parseReference } from '../lib/oci/index.js';
 
 export interface PackResultJson {
   ref: string;
@@ -52,6 +42,7 @@ export default class Pack extends BaseCommand {
     annotation: Flags.string({
       char: 'a',
       multiple: true,
+      multipleNonGreedy: true,
       description: 'Extra manifest annotation KEY=VALUE (repeatable).',
     }),
   };
@@ -59,41 +50,15 @@ export default class Pack extends BaseCommand {
   async run(): Promise<PackResultJson> {
     const { args, flags } = await this.parse(Pack);
     const dir = resolve(args.dir);
-    const annotations: Record<string, string> = {};
-    for (const pair of flags.annotation ?? []) {
-      const eq = pair.indexOf('=');
-      if (eq <= 0) throw new AionError('CI001', `--annotation "${pair}" is not KEY=VALUE`);
-      annotations[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
-    const output = flags.output === undefined ? undefined : parseReference(flags.output);
-    const tagOverride = flags.tag === undefined ? undefined : parseTagFlag(flags.tag);
-    const explicitTag = tagOverride?.tag ?? output?.tag;
-    const created = flags.created ? new Date() : createdFromEnv();
-    let ref: ArtifactReference | undefined;
-    const result = await pack(
-      dir,
-      (info): Target => {
-        const tag = explicitTag;
-        if (output?.kind === 'layout') {
-          ref = { kind: 'layout', path: output.path, ...(tag ? { tag } : {}) };
-          return new LayoutTarget(resolve(output.path));
-        }
-        if (output?.kind === 'registry') {
-          throw new AionError('RG108', `pack writes to the store or an oci: layout, not to ${flags.output}`, {
-            hint: `pack first, then: aionctl push ${dir} ${flags.output}`,
-          });
-        }
-        const repository = tagOverride?.repository ?? output?.repository ?? info.name;
-        ref = { kind: 'store', repository, ...(tag ? { tag } : {}) };
-        return openStore(repository);
-      },
-      {
-        ...(explicitTag !== undefined ? { tag: explicitTag } : {}),
-        ...(created !== undefined ? { created } : {}),
-        annotations,
-      },
-    );
-    const finalRef = formatReference({ ...(ref as ArtifactReference), tag: result.tag });
+    const result = await packDirectory(dir, {
+      ...(flags.output !== undefined ? { output: parseReference(flags.output) } : {}),
+      ...(flags.tag !== undefined ? { tag: flags.tag } : {}),
+      ...(flags.created ? { created: 'now' as const } : {}),
+      annotations: parseKeyValues(flags.annotation, '--annotation'),
+      env: process.env,
+      cwd: process.cwd(),
+    });
+    const finalRef = formatReference(result.ref);
     this.diag(`packed ${result.artifact.info.name} ${result.artifact.info.version} as ${finalRef}`);
     this.log(result.descriptor.digest);
     return {
@@ -103,14 +68,4 @@ export default class Pack extends BaseCommand {
       size: result.descriptor.size,
     };
   }
-}
-
-/** `-t 2.0.0` (a tag) or `-t other_name:2.0.0` / `-t other_name` (a store name). */
-function parseTagFlag(value: string): { repository?: string; tag?: string } {
-  if (value.includes(':') || value.includes('/')) {
-    const ref = parseReference(value);
-    if (ref.kind !== 'store') throw new AionError('CI001', `--tag takes a TAG or NAME:TAG, not ${value}`);
-    return { repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}) };
-  }
-  return { tag: normaliseTag(value) };
 }

@@ -1,21 +1,15 @@
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
-import { AionError } from '../lib/errors/index.js';
+import { BaseCommand, connectOptions, createProgress, registryFlags } from '../lib/cli/index.js';
+import { loadConfig, resolvePaths } from '../lib/config/index.js';
 import {
-  ANNOTATIONS,
-  type ArtifactReference,
-  copyArtifact,
-  extractPackage,
   formatReference,
-  openStore,
   openTarget,
   parseReference,
+  pullArtifact,
+  type PullOptions,
   requireSelector,
 } from '../lib/oci/index.js';
-import { createProgress } from '../lib/oci/progress.js';
-import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
-import { loadConfig, resolvePaths } from '../lib/config/index.js';
 import { type PolicyVerification, verifyAgainstPolicy } from '../lib/sign/index.js';
 
 export interface PullResultJson {
@@ -25,18 +19,6 @@ export interface PullResultJson {
   files: { path: string; digest: string; size: number }[];
   /** The trust-policy verification (null with --insecure-skip-verify). */
   verified: PolicyVerification | null;
-}
-
-/** The store name for a pulled artifact: --name, the registry repository, the package name, or the layout dir. */
-function storeName(ref: ArtifactReference, annotations: Record<string, string> | undefined): string {
-  if (ref.kind === 'registry' || ref.kind === 'store') return ref.repository;
-  const fromPackage = annotations?.[ANNOTATIONS.packageName];
-  if (fromPackage) return fromPackage;
-  const dir = basename(resolve(ref.path))
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '_')
-    .replace(/^[._-]+|[._-]+$/g, '');
-  return dir || 'package';
 }
 
 export default class Pull extends BaseCommand {
@@ -74,57 +56,48 @@ export default class Pull extends BaseCommand {
   async run(): Promise<PullResultJson> {
     const { args, flags } = await this.parse(Pull);
     const ref = parseReference(args.ref, { plainHttp: flags['plain-http'] });
-    const selector = requireSelector(ref, 'pull');
-    const source = await openTarget(ref, { registry: connectOptions(flags, (m) => this.warnLine(m)) });
+    requireSelector(ref, 'pull');
+    const extractTo = flags.output === undefined ? undefined : resolve(flags.output);
+    const env = process.env;
+    let verify: PullOptions<PolicyVerification>['verify'];
+    if (flags['insecure-skip-verify']) {
+      this.warnLine(`signature verification is OFF (--insecure-skip-verify): ${args.ref} is stored unverified`);
+    } else {
+      const paths = resolvePaths(env);
+      const loaded = await loadConfig(process.cwd(), paths.config);
+      verify = (target, pinned) =>
+        verifyAgainstPolicy(target, pinned, loaded.config, { paths, baseDir: loaded.projectRoot });
+    }
+    const source = await openTarget(ref, { env, registry: connectOptions(flags, (m) => this.warnLine(m)) });
     const progress = createProgress({ silent: flags.quiet || this.jsonEnabled(), verb: 'pulled' });
     try {
-      const { descriptor, bytes } = await source.fetchManifest(selector);
-      const annotations = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { annotations?: Record<string, string> })
-        .annotations;
-      let verified: PolicyVerification | null = null;
-      if (flags['insecure-skip-verify']) {
-        this.warnLine(`signature verification is OFF (--insecure-skip-verify): ${args.ref} is stored unverified`);
-      } else {
-        // Verify the exact digest about to be copied, so a tag moved in between cannot slip through.
-        const paths = resolvePaths();
-        const loaded = await loadConfig(process.cwd(), paths.config);
-        verified = await verifyAgainstPolicy(source, { ...ref, digest: descriptor.digest }, loaded.config, {
-          paths,
-          baseDir: loaded.projectRoot,
-        });
+      const result = await pullArtifact(source, ref, {
+        ...(verify ? { verify } : {}),
+        ...(flags.name !== undefined ? { name: flags.name } : {}),
+        ...(extractTo !== undefined ? { extractTo } : {}),
+        referrers: flags.referrers,
+        concurrency: flags.concurrency,
+        onProgress: (e) => progress.onProgress(e),
+        env,
+        cwd: process.cwd(),
+      });
+      await progress.finish();
+      const { descriptor, verified } = result;
+      if (verified) {
         this.diag(
           `verified ${descriptor.digest} (trust rule "${verified.rule.match}"${verified.cached ? ', cached' : ''})`,
         );
       }
-      const name = flags.name ?? storeName(ref, annotations);
-      const store = openStore(name);
-      const tag = ref.tag;
-      await copyArtifact(source, descriptor, store, tag, {
-        referrers: flags.referrers,
-        concurrency: flags.concurrency,
-        onProgress: (e) => progress.onProgress(e),
-      });
-      await progress.finish();
-      const storeRef = formatReference({ kind: 'store', repository: name, ...(tag ? { tag } : {}) });
-      let files: PullResultJson['files'] = [];
-      if (flags.output !== undefined) {
-        // Extract from the store: its blobs are verified, and extractPackage refuses hostile titles.
-        const extracted = await extractPackage(store, descriptor, resolve(flags.output));
-        files = extracted.files.map((f) => ({ path: f.path, digest: f.digest, size: f.size }));
-        this.diag(`wrote ${files.length} files to ${flags.output}`);
-      }
-      const pulled = formatReference({ ...ref, digest: descriptor.digest });
+      const files = result.files.map((f) => ({ path: f.path, digest: f.digest, size: f.size }));
+      if (flags.output !== undefined) this.diag(`wrote ${files.length} files to ${flags.output}`);
+      const pulled = formatReference(result.ref);
+      const storeRef = formatReference(result.stored);
       this.diag(`pulled ${pulled} into the store as ${storeRef}`);
       this.log(descriptor.digest);
       return { ref: pulled, digest: descriptor.digest, store: storeRef, files, verified };
-    } catch (err) {
-      await progress.finish();
-      if (err instanceof SyntaxError) {
-        throw new AionError('RG011', `the manifest of ${args.ref} is not valid JSON`, { cause: err });
-      }
-      throw err;
     } finally {
-      await closeTarget(source);
+      await progress.finish();
+      await source.close();
     }
   }
 }

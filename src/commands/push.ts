@@ -1,35 +1,18 @@
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
-import { AionError } from '../lib/errors/index.js';
+import { BaseCommand, connectOptions, createProgress, registryFlags } from '../lib/cli/index.js';
 import {
-  type ArtifactReference,
-  copyArtifact,
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_MONOLITHIC_MAX,
   formatReference,
-  openStore,
   openTarget,
-  pack,
   parseReference,
-  type ReadTarget,
-  requireSelector,
+  pushSource,
 } from '../lib/oci/index.js';
-import { createProgress } from '../lib/oci/progress.js';
-import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
-import { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from '../lib/oci/registry/defaults.js';
 
 export interface PushResultJson {
   ref: string;
   digest: string;
   size: number;
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 export default class Push extends BaseCommand {
@@ -70,69 +53,43 @@ export default class Push extends BaseCommand {
 
   async run(): Promise<PushResultJson> {
     const { args, flags } = await this.parse(Push);
-    const targetRef = parseReference(args.target, { plainHttp: flags['plain-http'] });
-    if (targetRef.kind === 'store') {
-      throw new AionError('CI001', `TARGET ${args.target} is a local store name`, {
-        hint: 'push to a registry (HOST/REPOSITORY:TAG) or a layout (oci:PATH:TAG); pack writes to the store',
-      });
-    }
-    const warn = (m: string) => this.warnLine(m);
-    let source: ReadTarget;
-    let sourceRef: ArtifactReference;
-    let selector: string;
-    if (await isDirectory(args.source)) {
-      const packed = await pack(resolve(args.source), (info) => openStore(info.name));
-      sourceRef = { kind: 'store', repository: packed.artifact.info.name, tag: packed.tag };
-      source = openStore(packed.artifact.info.name);
-      selector = packed.descriptor.digest;
-      this.diag(`packed ${args.source} as ${formatReference(sourceRef)}`);
-    } else {
-      if (/^(\.{1,2}(\/|$)|\/|~)/.test(args.source)) {
-        throw new AionError('FS001', `${args.source} is not a package directory`, {
-          hint: 'give an existing package directory, or a reference such as NAME:TAG or oci:PATH:TAG',
-        });
-      }
-      sourceRef = parseReference(args.source, { plainHttp: flags['plain-http'] });
-      selector = requireSelector(sourceRef, 'push');
-      source = await openTarget(sourceRef, { registry: connectOptions(flags, warn) });
-    }
-    const tag = targetRef.tag ?? sourceRef.tag;
-    if (!tag && !targetRef.digest) requireSelector(targetRef, 'push (there is no source tag to reuse)');
-    const mountFrom =
-      sourceRef.kind === 'registry' && targetRef.kind === 'registry' && sourceRef.registry === targetRef.registry
-        ? [sourceRef.repository]
-        : undefined;
-    const destination = await openTarget(targetRef, {
-      registry: {
-        ...connectOptions(flags, () => undefined),
-        access: 'push',
-        ...(flags['chunk-size']
-          ? { chunkSize: flags['chunk-size'], chunkThreshold: Math.min(flags['chunk-size'], DEFAULT_MONOLITHIC_MAX) }
-          : {}),
-        ...(mountFrom ? { mountFrom } : {}),
-      },
-    });
-    const descriptor = await source.resolve(selector);
-    if (targetRef.digest && targetRef.digest !== descriptor.digest) {
-      throw new AionError('CI001', `${args.target} pins ${targetRef.digest} but the source is ${descriptor.digest}`, {
-        hint: 'drop the @digest from TARGET',
-      });
-    }
+    const parse = { plainHttp: flags['plain-http'] };
+    const targetRef = parseReference(args.target, parse);
+    const env = process.env;
+    const chunking = flags['chunk-size']
+      ? { chunkSize: flags['chunk-size'], chunkThreshold: Math.min(flags['chunk-size'], DEFAULT_MONOLITHIC_MAX) }
+      : {};
     const progress = createProgress({ silent: flags.quiet || this.jsonEnabled(), verb: 'pushed' });
     try {
-      await copyArtifact(source, descriptor, destination, tag, {
+      const result = await pushSource(args.source, targetRef, {
+        cwd: process.cwd(),
+        env,
+        parse,
         referrers: flags.referrers,
         concurrency: flags.concurrency,
         onProgress: (e) => progress.onProgress(e),
+        open: (ref, role, plan) =>
+          openTarget(ref, {
+            env,
+            registry:
+              role === 'source'
+                ? connectOptions(flags, (m) => this.warnLine(m))
+                : {
+                    ...connectOptions(flags, () => undefined),
+                    access: 'push',
+                    ...chunking,
+                    ...(plan.mountFrom ? { mountFrom: plan.mountFrom } : {}),
+                  },
+          }),
       });
+      await progress.finish();
+      if (result.packed) this.diag(`packed ${args.source} as ${formatReference(result.packed.ref)}`);
+      const ref = formatReference(result.ref);
+      this.diag(`pushed ${ref}`);
+      this.log(result.copy.descriptor.digest);
+      return { ref, digest: result.copy.descriptor.digest, size: result.copy.descriptor.size };
     } finally {
       await progress.finish();
-      await closeTarget(source);
-      await closeTarget(destination);
     }
-    const ref = formatReference({ ...targetRef, ...(tag ? { tag } : {}), digest: descriptor.digest });
-    this.diag(`pushed ${ref}`);
-    this.log(descriptor.digest);
-    return { ref, digest: descriptor.digest, size: descriptor.size };
   }
 }

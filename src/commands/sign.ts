@@ -1,13 +1,11 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
-import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
+import { BaseCommand, connectOptions, readPassword, registryFlags } from '../lib/cli/index.js';
 import {
   type SignResult,
   keySource,
   openArtifact,
   openSignatureRepository,
   parseAnnotations,
-  readPassword,
   signArtifact,
 } from '../lib/sign/index.js';
 
@@ -31,6 +29,7 @@ export default class Sign extends BaseCommand {
       char: 'a',
       description: 'key=value to put into the payload\'s "optional" section (repeatable).',
       multiple: true,
+      multipleNonGreedy: true,
     }),
     identity: Flags.string({
       description: 'docker-reference to sign for (default: the repository of REF, without tag).',
@@ -58,8 +57,8 @@ export default class Sign extends BaseCommand {
       bundle: format !== 'classic',
       signatureTarget,
     }).finally(async () => {
-      await closeTarget(opened.target);
-      if (signatureTarget) await closeTarget(signatureTarget);
+      await opened.target.close();
+      if (signatureTarget) await signatureTarget.close();
     });
     const where = `${opened.target.name}@${result.digest}`;
     if (result.signatureTag)

@@ -1,8 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
-import { openTarget, parseReference } from '../lib/oci/index.js';
-import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
-import { presentTags, type TagSort } from '../lib/oci/registry/tags.js';
+import { BaseCommand, connectOptions, registryFlags } from '../lib/cli/index.js';
+import { listTags, openTarget, parseReference, presentTags, type TagSort } from '../lib/oci/index.js';
 
 export interface TagsResultJson {
   repository: string;
@@ -37,13 +35,16 @@ export default class Tags extends BaseCommand {
   async run(): Promise<TagsResultJson> {
     const { args, flags } = await this.parse(Tags);
     const ref = parseReference(args.ref, { plainHttp: flags['plain-http'] });
-    const target = await openTarget(ref, { registry: connectOptions(flags, (m) => this.warnLine(m)) });
+    const target = await openTarget(ref, {
+      env: process.env,
+      registry: connectOptions(flags, (m) => this.warnLine(m)),
+    });
     try {
-      const tags = presentTags(await target.tags(), { all: flags.all, sort: flags.sort as TagSort });
+      const tags = presentTags(await listTags(target, ref), { all: flags.all, sort: flags.sort as TagSort });
       for (const tag of tags) this.log(tag);
       return { repository: target.name, tags };
     } finally {
-      await closeTarget(target);
+      await target.close();
     }
   }
 }

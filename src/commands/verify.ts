@@ -1,28 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
-import { closeTarget, connectOptions, registryFlags } from '../lib/oci/registry/cli.js';
-import { AionError, fsError } from '../lib/errors/index.js';
-import {
-  type ArtifactVerifyOptions,
-  type KeyObject,
-  keySource,
-  loadPublicKey,
-  openArtifact,
-  openSignatureRepository,
-  parseAnnotations,
-  parseCertificates,
-  verifyArtifact,
-} from '../lib/sign/index.js';
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw fsError(err, path);
-  }
-}
+import { BaseCommand, connectOptions, registryFlags } from '../lib/cli/index.js';
+import { AionError } from '../lib/errors/index.js';
+import { loadVerifyOptions, openArtifact, openSignatureRepository, verifyArtifact } from '../lib/sign/index.js';
 
 export default class Verify extends BaseCommand {
   static override summary = 'Verify the signatures of an artifact; succeeds when at least one verifies.';
@@ -48,11 +28,13 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
     key: Flags.string({
       description: 'Public key: a cosign.pub file or env://VAR (repeatable: any may match).',
       multiple: true,
+      multipleNonGreedy: true,
     }),
     annotations: Flags.string({
       char: 'a',
       description: 'key=value the signed payload\'s "optional" section must contain (repeatable; as cosign -a).',
       multiple: true,
+      multipleNonGreedy: true,
     }),
     identity: Flags.string({
       description: 'Identity the payload must name: REPOSITORY (any tag) or REPOSITORY:TAG (exact).',
@@ -64,6 +46,7 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
     'certificate-identity': Flags.string({
       description: 'SAN (email, URI or DNS name) the certificate must carry (repeatable).',
       multiple: true,
+      multipleNonGreedy: true,
     }),
     'certificate-oidc-issuer': Flags.string({ description: 'OIDC issuer the Fulcio certificate must name.' }),
     'rekor-key': Flags.string({
@@ -91,41 +74,27 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
       throw new AionError('CI001', 'nothing to verify: give REF (or --lockfile aionctl.lock)', {
         hint: 'see: aionctl verify --help',
       });
-    const keys: KeyObject[] = [];
-    for (const k of flags.key ?? []) keys.push(await keySource(k).publicKey());
     const open = { plainHttp: flags['plain-http'], registry: connectOptions(flags, (m) => this.warnLine(m)) };
-    const options: ArtifactVerifyOptions = { keys, annotations: parseAnnotations(flags.annotations) };
-    if (flags['rekor-key']) options.rekorKeys = [loadPublicKey(await readText(flags['rekor-key']), flags['rekor-key'])];
-    if (flags['ca-roots']) {
-      options.certificates = {
-        roots: parseCertificates(await readText(flags['ca-roots'])),
-        intermediates: flags['ca-intermediates'] ? parseCertificates(await readText(flags['ca-intermediates'])) : [],
-        identities: flags['certificate-identity'] ?? [],
-        oidcIssuer: flags['certificate-oidc-issuer'],
-      };
-      if (options.certificates.roots.length === 0)
-        throw new AionError('ST008', `${flags['ca-roots']} holds no certificate`);
-    }
-    if (flags['trusted-root']) {
-      try {
-        options.trustedRoot = JSON.parse(await readText(flags['trusted-root']));
-      } catch (err) {
-        if (err instanceof AionError) throw err;
-        throw new AionError('ST005', `${flags['trusted-root']} is not JSON`, { cause: err });
-      }
-      options.certificateIdentity = flags['certificate-identity']?.[0];
-      options.certificateOidcIssuer = flags['certificate-oidc-issuer'];
-    }
-    if (keys.length === 0 && !options.certificates && !options.trustedRoot)
-      throw new AionError('CI001', 'nothing to verify with', {
-        hint: 'pass --key cosign.pub (or --ca-roots / --trusted-root for certificate signatures)',
-      });
+    const options = await loadVerifyOptions(
+      {
+        ...(flags.key ? { keys: flags.key } : {}),
+        ...(flags.annotations ? { annotations: flags.annotations } : {}),
+        ...(flags['rekor-key'] ? { rekorKey: flags['rekor-key'] } : {}),
+        ...(flags['ca-roots'] ? { caRoots: flags['ca-roots'] } : {}),
+        ...(flags['ca-intermediates'] ? { caIntermediates: flags['ca-intermediates'] } : {}),
+        ...(flags['certificate-identity'] ? { certificateIdentities: flags['certificate-identity'] } : {}),
+        ...(flags['certificate-oidc-issuer'] ? { certificateOidcIssuer: flags['certificate-oidc-issuer'] } : {}),
+        ...(flags['trusted-root'] ? { trustedRoot: flags['trusted-root'] } : {}),
+        cwd: process.cwd(),
+      },
+      process.env,
+    );
     const opened = await openArtifact(args.ref, open);
     options.signatureTarget = await openSignatureRepository(open);
     options.expectedIdentity = flags.identity ?? opened.identity;
     const result = await verifyArtifact(opened.target, opened.selector, options).finally(async () => {
-      await closeTarget(opened.target);
-      if (options.signatureTarget) await closeTarget(options.signatureTarget);
+      await opened.target.close();
+      if (options.signatureTarget) await options.signatureTarget.close();
     });
     this.diag(`Verification for ${opened.target.name}@${result.digest} --`);
     this.diag('The following checks were performed on each of these signatures:');

@@ -72,7 +72,8 @@ describe('push, pull, tags, manifest against the real docker-registry (no auth)'
       assert.equal(pulled.code, 0, pulled.stderr);
       const pull = parseJson<PullJson>(pulled);
       assert.equal(pull.digest, push.digest);
-      assert.equal(pull.store, 'agents/summarize:1.3.0');
+      // the store keeps the registry host (as docker images does): store:HOST/REPOSITORY:TAG
+      assert.equal(pull.store, `store:${registry.host}/agents/summarize:1.3.0`);
       assert.deepEqual(pull.files.map((f) => f.path).sort(), [
         'aip.yaml',
         'bin/helper.sh',
@@ -89,9 +90,12 @@ describe('push, pull, tags, manifest against the real docker-registry (no auth)'
       assert.equal((await stat(join(out, 'bin/helper.sh'))).mode & 0o777, 0o755);
 
       // it is in the fresh store now: push from the store reference to another tag works offline from the source
-      const again = await runCli(['push', 'agents/summarize:1.3.0', `${registry.host}/agents/copy:v2`, '--json'], {
-        env: fresh,
-      });
+      const again = await runCli(
+        ['push', `store:${registry.host}/agents/summarize:1.3.0`, `${registry.host}/agents/copy:v2`, '--json'],
+        {
+          env: fresh,
+        },
+      );
       assert.equal(again.code, 0, again.stderr);
       assert.equal(parseJson<PushJson>(again).digest, push.digest);
     },
@@ -133,9 +137,12 @@ describe('push, pull, tags, manifest against the real docker-registry (no auth)'
 
   it('tags lists, sorts by semver and hides sha256-* tags', { timeout: 60_000 }, async () => {
     for (const tag of ['1.2.0', '1.10.0', '1.2.0+build.7', 'latest']) {
-      const r = await runCli(['push', 'agents/summarize:1.3.0', `${registry.host}/agents/many:${tag}`], {
-        env: { ...env, AIONCTL_HOME: join(root, 'home2') },
-      });
+      const r = await runCli(
+        ['push', `store:${registry.host}/agents/summarize:1.3.0`, `${registry.host}/agents/many:${tag}`],
+        {
+          env: { ...env, AIONCTL_HOME: join(root, 'home2') },
+        },
+      );
       assert.equal(r.code, 0, r.stderr);
     }
     const lexical = await runCli(['tags', `${registry.host}/agents/many`], { env });
@@ -153,7 +160,7 @@ describe('push, pull, tags, manifest against the real docker-registry (no auth)'
     assert.match(missing.stderr, /RG003.*manifest unknown/i);
     assert.match(missing.stderr, /hint: .*aionctl tags/);
     const noTag = await runCli(['pull', `${registry.host}/agents/summarize`], { env });
-    assert.equal(noTag.code, 4);
+    assert.equal(noTag.code, 2); // a missing tag is a usage error
     assert.match(noTag.stderr, /RG020/);
     const notDir = await runCli(['push', './no-such-dir', `${registry.host}/a/b:1`], { env });
     assert.equal(notDir.code, 3);
@@ -233,7 +240,8 @@ describe('push, pull, tags, manifest against the real docker-registry (no auth)'
     assert.equal(pulled.code, 0, pulled.stderr);
     const pull = parseJson<PullJson>(pulled);
     assert.equal(pull.digest, pushed.digest);
-    assert.equal(pull.store, 'summarize_text:1.3.0');
+    // the store name comes from the layout directory, never from an annotation the artifact sets
+    assert.equal(pull.store, 'layout:1.3.0');
   });
 });
 

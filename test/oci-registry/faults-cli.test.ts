@@ -102,7 +102,7 @@ describe('pull through a faulty network: clear errors, no corrupt store entry', 
       assert.equal(r.code, 0, r.stderr);
       assert.equal(parseJson<{ digest: string }>(r).digest, digest);
       const state = await storeState(join(root, 'h3'));
-      assert.deepEqual(state.refs, ['f/pkg:1.0.0']);
+      assert.deepEqual(state.refs, [`${proxy.host}/f/pkg:1.0.0`]);
       assert.ok(
         proxy.requests.some((q) => q.headers.range),
         'resumed with Range',

@@ -50,7 +50,7 @@ describe('transfer progress: ink bars on a terminal, plain lines otherwise', () 
   );
 
   it('loads ink only lazily (plain commands do not pay for it)', async () => {
-    const compiled = await readFile(join(REPO_ROOT, 'dist', 'src', 'lib', 'oci', 'progress.js'), 'utf8');
+    const compiled = await readFile(join(REPO_ROOT, 'dist', 'src', 'lib', 'cli', 'progress.js'), 'utf8');
     assert.ok(!/^import .*['"]ink['"]/m.test(compiled), 'progress.js must not import ink statically');
     assert.match(compiled, /import\(['"]\.\/progress-bars\.js['"]\)/);
   });

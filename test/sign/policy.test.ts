@@ -75,8 +75,9 @@ describe('trust policy: pull verifies by default', { timeout: 240_000 }, () => {
 
     // Nothing refused entered the store; the refused ones are quarantined with their reason.
     const stored = (await listStore({ AIONCTL_HOME: home.path })).map((e) => e.repository);
-    assert.ok(stored.includes('team/a'));
-    assert.ok(!stored.includes('team/b') && !stored.includes('team/c'));
+    // store names keep the registry host (issue 10 item 7)
+    assert.ok(stored.includes(ref('team/a')));
+    assert.ok(!stored.includes(ref('team/b')) && !stored.includes(ref('team/c')));
     const ls = parseJson<Array<{ digest: string; code: string; ref: string }>>(
       await cli(['quarantine', 'ls', '--json']),
     );
@@ -103,7 +104,8 @@ describe('trust policy: pull verifies by default', { timeout: 240_000 }, () => {
     const noSbom = await cli(['pull', ref('team/sbom/app:1.0.0'), '--json', '-q']);
     assert.equal(errorCode(noSbom), 'ST012');
     const missing = await cli(['sbom', 'get', ref('team/sbom/app:1.0.0'), '--json']);
-    assert.equal(errorCode(missing), 'ST012');
+    assert.equal(errorCode(missing), 'RG032'); // nothing attached: a lookup, not a security failure (exit 4)
+    assert.equal(missing.code, 4);
 
     const bad = join(home.path, 'not-sbom.json');
     await writeFile(bad, '{"hello":1}');

@@ -1,12 +1,11 @@
 import { Flags } from '@oclif/core';
-import { BaseCommand } from '../../lib/cli/index.js';
+import { BaseCommand, readPassword } from '../../lib/cli/index.js';
 import {
   COSIGN_KEY_LABEL,
   SIGSTORE_KEY_LABEL,
   assertAbsent,
   generateSigningKey,
   type KeyFilesResult,
-  readPassword,
   writeKeyPair,
 } from '../../lib/sign/index.js';
 

@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../../lib/cli/index.js';
+import { BaseCommand, readPassword } from '../../lib/cli/index.js';
 import { fsError } from '../../lib/errors/index.js';
 import {
   assertAbsent,
   isEncryptedKeyPem,
   type KeyFilesResult,
   loadPrivateKey,
-  readPassword,
   writeKeyPair,
 } from '../../lib/sign/index.js';
 

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
-import { BaseCommand } from '../../lib/cli/index.js';
-import { keyFingerprint, keySource, publicKeyPem, readPassword } from '../../lib/sign/index.js';
+import { BaseCommand, readPassword } from '../../lib/cli/index.js';
+import { keyFingerprint, keySource, publicKeyPem } from '../../lib/sign/index.js';
 
 export interface PublicKeyResult {
   publicKey: string;

@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../lib/cli/index.js';
 import { fsError } from '../../lib/errors/index.js';
-import { closeTarget } from '../../lib/oci/registry/cli.js';
 import { AionError } from '../../lib/errors/index.js';
 import { type AttachedSbom, attachSbom, generateSpdx, openArtifact } from '../../lib/sign/index.js';
 
@@ -46,7 +45,7 @@ export default class SbomAttach extends BaseCommand {
       this.log(`attached ${result.mediaType} SBOM ${result.manifest} to ${opened.target.name}@${result.digest}`);
       return result;
     } finally {
-      await closeTarget(opened.target);
+      await opened.target.close();
     }
   }
 }

@@ -24,9 +24,17 @@ export abstract class BaseCommand extends Command {
   protected readonly out: Styler = createStyler(colorEnabled(process.stdout));
   protected readonly err: Styler = createStyler(colorEnabled(process.stderr));
 
-  /** A diagnostic line on stderr (never on stdout, so pipes stay clean); silent under --json. */
+  /** `-q/--quiet` given (commands that have the flag): diagnostics and progress lines are not printed. */
+  protected get quiet(): boolean {
+    const flags = (this.ctor as { flags?: Record<string, unknown> }).flags ?? {};
+    if (!('quiet' in flags)) return false;
+    const end = this.argv.indexOf('--');
+    return (end < 0 ? this.argv : this.argv.slice(0, end)).some((a) => a === '-q' || a === '--quiet');
+  }
+
+  /** A diagnostic line on stderr (never on stdout, so pipes stay clean); silent under --json and --quiet. */
   protected diag(message: string): void {
-    if (!this.jsonEnabled()) process.stderr.write(`${message}\n`);
+    if (!this.jsonEnabled() && !this.quiet) process.stderr.write(`${message}\n`);
   }
 
   protected warnLine(message: string): void {

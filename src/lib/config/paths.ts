@@ -1,5 +1,6 @@
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Env } from '../env/index.js';
 
 /** Where aionctl keeps its files. All absolute. */
 export interface AionPaths {
@@ -15,7 +16,7 @@ export interface AionPaths {
   runtime: string;
 }
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env };
 
 /**
  * XDG base directories, or everything under one root when AIONCTL_HOME is set (tests and users isolate a whole

@@ -457,3 +457,4 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
 
 export { listInstalled, outdated, gc, verifyLockfile } from './inspect.js';
 export type { ListedPackage, OutdatedPackage, GcResult, LockfileVerification } from './inspect.js';
+export { progressLine, summaryLine } from './render.js';

@@ -22,3 +22,10 @@ export {
   validateSource,
   type ValidationReport,
 } from './validate.js';
+export {
+  PACKAGE_NAME_PATTERN,
+  packageNameFrom,
+  scaffoldPackage,
+  type ScaffoldFile,
+  type ScaffoldRuntime,
+} from './scaffold.js';

@@ -26,6 +26,8 @@ export interface CopyOptions {
   /** Parallel blob transfers (default 4). */
   concurrency?: number;
   onProgress?: (event: CopyEvent) => void;
+  /** Aborts the copy: no new transfer starts and running blob streams are destroyed (nothing partial is kept). */
+  signal?: AbortSignal;
 }
 
 export interface CopyResult {
@@ -52,6 +54,7 @@ export async function copyArtifact(
 ): Promise<CopyResult> {
   const limit = pLimit(options.concurrency ?? 4);
   const emit = options.onProgress ?? (() => undefined);
+  const signal = options.signal;
   const result: CopyResult = {
     descriptor: { mediaType: '', digest: '', size: 0 },
     blobsCopied: 0,
@@ -73,11 +76,12 @@ export async function copyArtifact(
           return;
         }
         await limit(async () => {
+          signal?.throwIfAborted();
           emit({ kind: 'blob-start', descriptor });
-          const stream = await src.fetchBlob(descriptor);
+          const stream = await src.fetchBlob(descriptor, signal ? { signal } : {});
           const counted = progressCounter(descriptor, emit);
           // pipeline() also propagates an error the source raised before the destination starts reading
-          pipeline(stream, counted).catch(() => undefined);
+          pipeline(stream, counted, signal ? { signal } : {}).catch(() => undefined);
           await dst.pushBlob(descriptor, counted);
           result.blobsCopied++;
           result.bytesCopied += descriptor.size;
@@ -93,6 +97,7 @@ export async function copyArtifact(
     if (!isManifestMediaType(descriptor.mediaType)) {
       throw new AionError('RG011', `cannot copy ${descriptor.digest}: unsupported media type ${descriptor.mediaType}`);
     }
+    signal?.throwIfAborted();
     const { bytes } = await src.fetchManifest(descriptor);
     // A root or tagged manifest is always walked (cheap: existing blobs are skipped) so a half-copied graph heals.
     if (root || tag !== undefined || !(await dst.exists(descriptor))) {

@@ -1,5 +1,23 @@
 /** Agent packages as OCI artifacts: digests, OCI image layouts, the local store, pack, copy and extract. */
-export * from './types.js';
+export {
+  type ArtifactReference,
+  type Descriptor,
+  type Digest,
+  EMPTY_DESCRIPTOR,
+  type FetchedManifest,
+  type ImageIndex,
+  type ImageManifest,
+  MEDIA_TYPES,
+  type ReadOptions,
+  type ReadTarget,
+  type Target,
+} from './types.js';
+export type { ConnectOptions } from './registry/index.js';
+// The light parts of the registry client (no HTTP stack): commands use them without loading undici.
+export { eraseCredential } from './registry/credentials.js';
+export { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from './registry/defaults.js';
+export { parseRegistryHost } from './registry/host.js';
+export { presentTags, type TagSort } from './registry/tags.js';
 export {
   DigestVerifier,
   descriptorFor,
@@ -20,16 +38,18 @@ export {
   type LayoutTag,
   REF_NAME,
 } from './layout.js';
-export { listStore, openStore, type StoreEntry, storeRoot } from './store.js';
+export { assertStoreName, listStore, openStore, type StoreEntry, storeNameFor, storeRoot } from './store.js';
 export { ANNOTATIONS, PACKAGE_FILE, PACKAGE_MEDIA_TYPES } from './media-types.js';
 export { listPackageFiles, loadPackageForPack, type PackageFile, type PackageInfo } from './package-source.js';
 export {
   buildPackage,
-  canonicalJson,
-  createdFromEnv,
   defaultTag,
   formatCreated,
   pack,
+  packCreated,
+  packDirectory,
+  type PackDirectoryOptions,
+  type PackDirectoryResult,
   type PackedArtifact,
   type PackOptions,
   type PackResult,
@@ -37,11 +57,27 @@ export {
 } from './pack.js';
 export { type CopyEvent, type CopyOptions, type CopyResult, copyArtifact } from './copy.js';
 export { type ExtractedFile, type ExtractResult, extractPackage, safeTitleSegments } from './extract.js';
-export { type OpenTargetOptions, openTarget } from './targets.js';
+export { listTags, type OpenTargetOptions, openTarget } from './targets.js';
+export { type CachingReadTarget, cachingReadTarget } from './caching-target.js';
+export { assertExtractDestination, pullArtifact, type PullOptions, type PullResult } from './pull.js';
+export {
+  type CopyPlan,
+  type OpenEnd,
+  planCopy,
+  type PlanCopyOptions,
+  pushSource,
+  type PushSourceOptions,
+  type PushSourceResult,
+  transfer,
+  type TransferOptions,
+} from './transfer.js';
 export {
   formatReference,
   type LayoutReference,
+  normaliseTag,
+  type ParseReferenceOptions,
   parseReference,
+  type RegistryReference,
   referenceSelector,
   requireSelector,
   type StoreReference,

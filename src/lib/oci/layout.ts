@@ -29,6 +29,7 @@ import {
   type FetchedManifest,
   type ImageIndex,
   MEDIA_TYPES,
+  type ReadOptions,
   type Target,
 } from './types.js';
 
@@ -74,6 +75,9 @@ export class LayoutTarget implements Target {
     this.name = options.name ?? `oci:${root}`;
   }
 
+  /** A layout holds no connections. */
+  async close(): Promise<void> {}
+
   // ---- paths -------------------------------------------------------------------------------------------------
 
   blobPath(digest: string): string {
@@ -117,6 +121,19 @@ export class LayoutTarget implements Target {
   }
 
   /** Refuses a directory whose oci-layout names a version we do not know (a missing file is fine: new layout). */
+  /** Whether an OCI image layout (index.json or oci-layout) is at the root: a missing one reads as empty. */
+  async layoutExists(): Promise<boolean> {
+    for (const file of ['index.json', 'oci-layout']) {
+      try {
+        await stat(join(this.root, file));
+        return true;
+      } catch {
+        // try the next one
+      }
+    }
+    return false;
+  }
+
   private async checkLayoutFile(): Promise<void> {
     let text: string;
     try {
@@ -215,6 +232,8 @@ export class LayoutTarget implements Target {
     for (const entry of index.manifests) {
       const refName = entry.annotations?.[REF_NAME];
       if (refName === undefined || !refName.startsWith(this.refPrefix)) continue;
+      // In the store, `localhost:` must not claim `localhost:5000/team/agent:1.0` (a tag holds no ':' or '/').
+      if (this.refPrefix && /[:/]/.test(refName.slice(this.refPrefix.length))) continue;
       out.push({ refName: refName.slice(this.refPrefix.length), descriptor: entry });
     }
     return out;
@@ -248,6 +267,7 @@ export class LayoutTarget implements Target {
       }
       return { mediaType, digest, size: bytes.length };
     }
+    if (!this.refPrefix && !(await this.layoutExists())) throw noLayout(this.root);
     const known = (await this.tags()).slice(0, 10);
     throw new AionError('RG003', `tag "${reference}" not found in ${this.name}`, {
       hint: known.length > 0 ? `known tags: ${known.join(', ')}` : `${this.name} holds no tags`,
@@ -262,7 +282,8 @@ export class LayoutTarget implements Target {
     return { descriptor, bytes };
   }
 
-  async fetchBlob(descriptor: Descriptor): Promise<Readable> {
+  async fetchBlob(descriptor: Descriptor, options: ReadOptions = {}): Promise<Readable> {
+    options.signal?.throwIfAborted();
     const path = this.blobPath(descriptor.digest);
     try {
       await stat(path);
@@ -270,7 +291,7 @@ export class LayoutTarget implements Target {
       throw notFound(descriptor.digest, this.name, err);
     }
     const verifier = new DigestVerifier(descriptor);
-    const source = createReadStream(path);
+    const source = createReadStream(path, options.signal ? { signal: options.signal } : {});
     source.on('error', (err) => verifier.destroy(err));
     // A small blob can fail verification before the caller attaches its pipeline; the error stays on the stream
     // (pipeline and async iteration still see it) instead of crashing the process as an unhandled 'error'.
@@ -522,5 +543,12 @@ function notFound(digest: string, where: string, cause?: unknown, code: 'RG003' 
 function tooLarge(digest: string, size: number): AionError {
   return new AionError('RG010', `manifest ${digest} is ${size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`, {
     hint: 'registries are only required to accept manifests up to 4 MiB',
+  });
+}
+
+/** RG030: reading from a directory that holds no OCI image layout. */
+export function noLayout(root: string): AionError {
+  return new AionError('RG030', `there is no OCI image layout at ${root}`, {
+    hint: 'check the path; pack --output oci:PATH, push or copy to oci:PATH create one',
   });
 }

@@ -4,20 +4,37 @@
  * (sorted keys, no whitespace) for config and manifest, and no timestamp unless one is given (SOURCE_DATE_EPOCH).
  */
 import { createReadStream } from 'node:fs';
+import { resolve } from 'node:path';
 import pLimit from 'p-limit';
-import { AionError } from '../errors/index.js';
+import { type Env, sourceDateEpoch } from '../env/index.js';
+import { canonicalJson } from '../json/index.js';
 import { descriptorFor, sha256File } from './digest.js';
+import { AionError } from '../errors/index.js';
 import { LayoutTarget } from './layout.js';
+import { formatReference, normaliseTag, parseReference } from './reference.js';
+import { openStore } from './store.js';
 import { ANNOTATIONS, PACKAGE_FILE, PACKAGE_MEDIA_TYPES } from './media-types.js';
 import { assertTag, versionToTag } from './names.js';
 import { listPackageFiles, loadPackageForPack, type PackageInfo } from './package-source.js';
-import { type Descriptor, type ImageManifest, MEDIA_TYPES, type Target } from './types.js';
+import { type ArtifactReference, type Descriptor, type ImageManifest, MEDIA_TYPES, type Target } from './types.js';
 
 export interface PackOptions {
-  /** Stamps org.opencontainers.image.created (omit for a reproducible artifact). */
-  created?: Date;
-  /** Extra manifest annotations (e.g. from --annotation). */
+  /**
+   * org.opencontainers.image.created: a Date, `'now'`, or `false` for none. Omitted: SOURCE_DATE_EPOCH from
+   * `env` when set, else none (a reproducible artifact).
+   */
+  created?: Date | 'now' | false;
+  /** Extra manifest annotations (e.g. from --annotation), applied over the defaults. */
   annotations?: Record<string, string>;
+  /** The environment SOURCE_DATE_EPOCH is read from (default: none). */
+  env?: Env;
+}
+
+/** The created time pack() records: explicit, now, or SOURCE_DATE_EPOCH (the one rule push DIR and pack share). */
+export function packCreated(options: Pick<PackOptions, 'created' | 'env'>): Date | undefined {
+  if (options.created === false) return undefined;
+  if (options.created === 'now') return new Date();
+  return options.created ?? sourceDateEpoch(options.env ?? {});
 }
 
 export interface PackedLayer {
@@ -35,33 +52,7 @@ export interface PackedArtifact {
   layers: PackedLayer[];
 }
 
-/** JSON with object keys sorted at every level and no insignificant whitespace. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
-    return out;
-  }
-  return value;
-}
-
-/** RFC 3339 without fractional seconds, from `SOURCE_DATE_EPOCH` (seconds since the epoch). */
-export function createdFromEnv(env: NodeJS.ProcessEnv = process.env): Date | undefined {
-  const raw = env.SOURCE_DATE_EPOCH;
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^\d{1,12}$/.test(raw)) {
-    throw new AionError('CI001', `SOURCE_DATE_EPOCH must be a whole number of seconds, got "${raw}"`, {
-      hint: 'e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)',
-    });
-  }
-  return new Date(Number(raw) * 1000);
-}
-
+/** RFC 3339 without fractional seconds (the form org.opencontainers.image.created takes). */
 export function formatCreated(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -105,6 +96,7 @@ export async function buildPackage(dir: string, options: BuildOptions = {}): Pro
     ),
   );
   const configBytes = Buffer.from(canonicalJson(info.document), 'utf8');
+  const created = packCreated(options);
   const annotations: Record<string, string> = {
     [ANNOTATIONS.version]: info.version,
     [ANNOTATIONS.packageName]: info.name,
@@ -112,7 +104,7 @@ export async function buildPackage(dir: string, options: BuildOptions = {}): Pro
     ...(info.runtimeType ? { [ANNOTATIONS.runtimeType]: info.runtimeType } : {}),
     ...(info.license ? { [ANNOTATIONS.licenses]: info.license } : {}),
     ...(info.description ? { [ANNOTATIONS.description]: info.description } : {}),
-    ...(options.created ? { [ANNOTATIONS.created]: formatCreated(options.created) } : {}),
+    ...(created ? { [ANNOTATIONS.created]: formatCreated(created) } : {}),
     ...options.annotations,
   };
   const manifest: ImageManifest = {
@@ -179,4 +171,58 @@ export async function pack(
   const artifact = await buildPackage(dir, { ...options, info, ...(hashFile ? { hashFile } : {}) });
   const descriptor = await pushPackage(artifact, target, tag);
   return { artifact, tag, descriptor };
+}
+
+export interface PackDirectoryOptions extends PackOptions {
+  /** Where to: omitted = the store as NAME:VERSION; a store NAME[:TAG]; or an oci: layout (`--output`). */
+  output?: ArtifactReference;
+  /** `--tag`: a TAG, or NAME[:TAG] to store under another name. */
+  tag?: string;
+  /** Directory a relative layout path is resolved against. */
+  cwd?: string;
+}
+
+export interface PackDirectoryResult extends PackResult {
+  /** Where the artifact now is, with its tag (e.g. `summarize_text:1.3.0`, `oci:./out:1.0.0`). */
+  ref: ArtifactReference;
+}
+
+/**
+ * What `aionctl pack DIR` and `push DIR` do: validate, build with pack's defaults (created from SOURCE_DATE_EPOCH
+ * in `env`), and store into the local store (NAME:VERSION unless `tag`/`output` say otherwise) or an oci: layout.
+ */
+export async function packDirectory(dir: string, options: PackDirectoryOptions = {}): Promise<PackDirectoryResult> {
+  const { output, tag: tagFlag, ...packOptions } = options;
+  if (output?.kind === 'registry') {
+    throw new AionError('RG108', `pack writes to the store or an oci: layout, not to ${formatReference(output)}`, {
+      hint: `pack first, then: aionctl push ${dir} ${formatReference(output)}`,
+    });
+  }
+  const tagOverride = tagFlag === undefined ? undefined : parseTagOption(tagFlag);
+  const explicitTag = tagOverride?.tag ?? output?.tag;
+  let ref: ArtifactReference | undefined;
+  const result = await pack(
+    dir,
+    (info): Target => {
+      if (output?.kind === 'layout') {
+        ref = { kind: 'layout', path: output.path };
+        return new LayoutTarget(resolve(options.cwd ?? '', output.path));
+      }
+      const repository = tagOverride?.repository ?? output?.repository ?? info.name;
+      ref = { kind: 'store', repository };
+      return openStore(repository, options.env ?? {});
+    },
+    { ...packOptions, ...(explicitTag !== undefined ? { tag: explicitTag } : {}) },
+  );
+  return { ...result, ref: { ...(ref as ArtifactReference), tag: result.tag } };
+}
+
+/** `-t 2.0.0` (a tag) or `-t other_name:2.0.0` / `-t other_name` (a store name). */
+function parseTagOption(value: string): { repository?: string; tag?: string } {
+  if (value.includes(':') || value.includes('/')) {
+    const ref = parseReference(value);
+    if (ref.kind !== 'store') throw new AionError('CI001', `--tag takes a TAG or NAME:TAG, not ${value}`);
+    return { repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}) };
+  }
+  return { tag: normaliseTag(value) };
 }

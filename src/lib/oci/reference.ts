@@ -8,6 +8,8 @@
  * - `oci:PATH[:tag][@sha256:<hex>]`: an OCI image layout directory. The tag is whatever follows the LAST `:` of
  *   the path when it is a valid tag and holds no `/` (so `oci:./a:b/c` is the path `./a:b/c`, no tag).
  * - `name[:tag][@digest]` with no host (e.g. `acme/agent:1.0`): the local store.
+ * - `store:NAME[:tag][@digest]`: the local store, explicitly; NAME may keep the registry host an artifact was
+ *   pulled from (`store:ghcr.io/acme/agent:1.0`), as `docker images` lists `ghcr.io/acme/agent`.
  *
  * Tags follow the distribution grammar `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`, except that `+` is accepted and stored
  * as `_` (semver build metadata; registries cannot route `+`; Helm does the same), see `normaliseTag`.
@@ -166,6 +168,25 @@ function splitTag(input: string, rest: string): { repository: string; tag?: stri
   return { repository: rest };
 }
 
+/** `store:[HOST[:PORT]/]NAME[:tag][@digest]`: a store name, which may keep the registry host. */
+function parseStore(input: string, body: string): StoreReference {
+  const { rest, digest } = splitDigest(input, body);
+  const slash = rest.indexOf('/');
+  const first = slash < 0 ? '' : rest.slice(0, slash);
+  const hosted = first !== '' && isHostComponent(first);
+  if (hosted) checkHost(input, first);
+  const { repository, tag } = splitTag(input, hosted ? rest.slice(slash + 1) : rest);
+  checkRepository(input, repository);
+  const name = hosted ? `${first.toLowerCase()}/${repository}` : repository;
+  return { kind: 'store', repository: name, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+
+/** True when a store name keeps a registry host (`ghcr.io/acme/agent`): it is written `store:NAME`. */
+export function isHostedStoreName(name: string): boolean {
+  const slash = name.indexOf('/');
+  return slash > 0 && isHostComponent(name.slice(0, slash));
+}
+
 /**
  * Parses any reference aionctl accepts. Throws RG001 (RG002 for digests) with a message naming the bad part.
  */
@@ -174,6 +195,7 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
   if (!trimmed) throw bad(input, 'it is empty');
   if (/\s/.test(trimmed)) throw bad(input, 'it contains whitespace');
   if (trimmed.startsWith('oci:')) return parseLayout(input, trimmed.slice('oci:'.length));
+  if (trimmed.startsWith('store:')) return parseStore(input, trimmed.slice('store:'.length));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
     throw bad(
       input,
@@ -218,7 +240,7 @@ export function formatReference(ref: ArtifactReference): string {
     case 'layout':
       return `oci:${ref.path}${suffix}`;
     case 'store':
-      return `${ref.repository}${suffix}`;
+      return `${isHostedStoreName(ref.repository) ? 'store:' : ''}${ref.repository}${suffix}`;
   }
 }
 

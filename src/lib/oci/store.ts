@@ -2,20 +2,67 @@
  * The default local store: ONE OCI image layout at `resolvePaths().store` shared by every package. A package
  * `NAME:VERSION` is the index.json entry whose ref.name is `NAME:VERSION` (repository, colon, tag), so many
  * packages and versions coexist and skopeo can read one as `oci:STORE:NAME:VERSION`.
+ *
+ * Store names: what `pack` stores is `NAME` (the package name or `--tag NAME`); what `pull` stores from a registry
+ * keeps the registry host, `HOST[:PORT]/REPOSITORY` (as `docker images` does), so the same repository on two
+ * registries never overwrites each other; an artifact never names where it is stored.
  */
-import { type Env, resolvePaths } from '../config/index.js';
+import { basename, resolve } from 'node:path';
+import { resolvePaths } from '../config/index.js';
+import type { Env } from '../env/index.js';
+import { AionError } from '../errors/index.js';
 import { LayoutTarget, REF_NAME } from './layout.js';
 import { assertRepository } from './names.js';
-import type { Descriptor } from './types.js';
+import type { ArtifactReference, Descriptor } from './types.js';
 
 export function storeRoot(env: Env = process.env): string {
   return resolvePaths(env).store;
 }
 
+const HOST = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/;
+
+/** A store name: a repository name, optionally prefixed with the registry host it was pulled from. RG105 else. */
+export function assertStoreName(name: string): string {
+  const slash = name.indexOf('/');
+  const first = slash < 0 ? '' : name.slice(0, slash);
+  if (first && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['))) {
+    if (!HOST.test(first)) {
+      throw new AionError('RG105', `invalid store name "${name}": "${first}" is not a registry host`, {
+        hint: 'a store name is REPOSITORY or HOST[:PORT]/REPOSITORY, e.g. ghcr.io/acme/agent',
+      });
+    }
+    assertRepository(name.slice(slash + 1));
+    return name;
+  }
+  return assertRepository(name);
+}
+
 /** The store seen as one repository: tags are the versions of package `repository`. */
 export function openStore(repository: string, env: Env = process.env): LayoutTarget {
-  assertRepository(repository);
+  assertStoreName(repository);
   return new LayoutTarget(storeRoot(env), { refPrefix: `${repository}:`, name: `store ${repository}` });
+}
+
+/**
+ * The store name an artifact from `ref` is kept under (unless the caller names one): a registry reference keeps
+ * its host (`ghcr.io/acme/agent`), the store keeps its name, an oci: layout is named after its directory. The
+ * artifact's own annotations are never consulted: content does not choose where it is stored.
+ */
+export function storeNameFor(ref: ArtifactReference, cwd = ''): string {
+  switch (ref.kind) {
+    case 'registry':
+      return `${ref.registry}/${ref.repository}`;
+    case 'store':
+      return ref.repository;
+    case 'layout': {
+      const dir = basename(resolve(cwd, ref.path))
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]+/g, '_')
+        .replace(/[._-]{2,}/g, '_')
+        .replace(/^[._-]+|[._-]+$/g, '');
+      return dir || 'package';
+    }
+  }
 }
 
 export interface StoreEntry {

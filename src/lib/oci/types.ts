@@ -83,6 +83,10 @@ export type ArtifactReference =
   | { kind: 'layout'; path: string; tag?: string; digest?: string }
   | { kind: 'store'; repository: string; tag?: string; digest?: string };
 
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
 export interface ReadTarget {
   /** Human name used in messages: `127.0.0.1:5000/team/agent`, `oci:/tmp/layout`, `store`. */
   readonly name: string;
@@ -90,12 +94,17 @@ export interface ReadTarget {
   resolve(reference: string): Promise<Descriptor>;
   /** Manifest bytes, digest-verified against `descriptor` (or against the resolved digest for a tag). */
   fetchManifest(reference: string | Descriptor): Promise<FetchedManifest>;
-  /** A stream of the blob; the stream errors (and nothing is kept) when the bytes do not match the digest. */
-  fetchBlob(descriptor: Descriptor): Promise<Readable>;
+  /**
+   * A stream of the blob; the stream errors (and nothing is kept) when the bytes do not match the digest, or
+   * with an AbortError when `signal` aborts.
+   */
+  fetchBlob(descriptor: Descriptor, options?: ReadOptions): Promise<Readable>;
   exists(descriptor: Descriptor): Promise<boolean>;
   tags(): Promise<string[]>;
   /** Manifests whose `subject` is `subject` (referrers API, or the `sha256-<hex>` tag-schema fallback). */
   referrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]>;
+  /** Releases connections (a registry's); idempotent, never throws. Layouts and the store hold none. */
+  close(): Promise<void>;
 }
 
 export interface Target extends ReadTarget {

@@ -1,48 +1,15 @@
 /** What the key/sign/verify commands share: passwords, opening the artifact a reference names, flag parsing. */
 import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
+import { parseKeyValues } from '../env/index.js';
 import { AionError } from '../errors/index.js';
 import { writeFileAtomic } from '../fs/index.js';
-import { parseReference } from '../oci/reference.js';
+import { parseReference, requireSelector } from '../oci/reference.js';
 import type { ConnectOptions } from '../oci/registry/index.js';
 import { openTarget } from '../oci/targets.js';
 import type { ArtifactReference, Target } from '../oci/types.js';
 import type { Env } from './key-source.js';
 import { encryptSigningKey, keyFingerprint, publicKeyPem, type SigningKey } from './keys.js';
-
-/** Reads a line from the terminal without echoing it. */
-async function promptHidden(question: string): Promise<string> {
-  const muted = new Writable({ write: (_c, _e, cb) => cb() });
-  process.stderr.write(question);
-  const rl = createInterface({ input: process.stdin, output: muted, terminal: true });
-  try {
-    return await new Promise<string>((res) => rl.question('', res));
-  } finally {
-    rl.close();
-    process.stderr.write('\n');
-  }
-}
-
-/**
- * The key password: $COSIGN_PASSWORD (cosign's variable, may be empty), then $AIONCTL_PASSWORD, then a prompt
- * when stdin is a terminal; otherwise CI003 (never hang in CI waiting for input).
- */
-export async function readPassword(env: Env = process.env, options: { confirm?: boolean } = {}): Promise<string> {
-  if (env.COSIGN_PASSWORD !== undefined) return env.COSIGN_PASSWORD;
-  if (env.AIONCTL_PASSWORD !== undefined) return env.AIONCTL_PASSWORD;
-  if (!process.stdin.isTTY)
-    throw new AionError('CI003', 'a key password is needed and there is no terminal to ask for it', {
-      hint: 'set COSIGN_PASSWORD (or AIONCTL_PASSWORD); an empty value means no password',
-    });
-  const first = await promptHidden('Enter password for private key: ');
-  if (options.confirm) {
-    const second = await promptHidden('Enter password for private key again: ');
-    if (first !== second) throw new AionError('CI001', 'the passwords do not match');
-  }
-  return first;
-}
 
 export interface OpenedArtifact {
   ref: ArtifactReference;
@@ -74,9 +41,7 @@ export interface OpenArtifactOptions {
 export async function openArtifact(reference: string, options: OpenArtifactOptions = {}): Promise<OpenedArtifact> {
   const env = options.env ?? process.env;
   const ref = parseReference(reference, { plainHttp: options.plainHttp });
-  const selector = ref.digest ?? ref.tag;
-  if (!selector)
-    throw new AionError('RG020', `${reference} names no tag or digest`, { hint: `e.g. ${reference}:1.0.0` });
+  const selector = requireSelector(ref);
   const target = await openTarget(ref, { env, registry: options.registry });
   return { ref, target, selector, identity: defaultIdentity(ref) };
 }
@@ -95,13 +60,7 @@ export async function openSignatureRepository(options: OpenArtifactOptions = {})
 /** `-a key=value` flags → a map (cosign's `optional`). */
 export function parseAnnotations(values: readonly string[] | undefined): Record<string, string> | undefined {
   if (!values || values.length === 0) return undefined;
-  const out: Record<string, string> = {};
-  for (const v of values) {
-    const eq = v.indexOf('=');
-    if (eq <= 0) throw new AionError('CI001', `annotation "${v}" is not key=value`);
-    out[v.slice(0, eq)] = v.slice(eq + 1);
-  }
-  return out;
+  return parseKeyValues(values, 'annotation');
 }
 
 /** Refuses to overwrite key files unless --force: losing a private key is not undoable. */

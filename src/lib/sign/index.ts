@@ -14,3 +14,4 @@ export * from './cache.js';
 export * from './policy.js';
 export * from './quarantine.js';
 export * from './sbom.js';
+export * from './verify-options.js';

@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { AionError, fsError } from '../errors/index.js';
 import { type SigningKey, keyFingerprint, loadPrivateKey, loadPublicKey, signBytes } from './keys.js';
+import type { Env } from '../env/index.js';
 
 /** A key that can sign: the private key may live elsewhere (KMS), the public key is always known. */
 export interface Signer {
@@ -23,7 +24,7 @@ export interface KeySource {
 
 const KMS_SCHEMES = ['awskms://', 'gcpkms://', 'azurekms://', 'hashivault://', 'k8s://', 'pkcs11:'];
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env };
 
 async function readKeyText(ref: string, env: Env): Promise<string> {
   if (ref.startsWith('env://')) {

@@ -4,6 +4,7 @@
  * API / tag schema, and cosign's legacy `sha256-<hex>.sbom` tag when present.
  */
 import { createHash } from 'node:crypto';
+import { type Env, sourceDateEpoch } from '../env/index.js';
 import { AionError } from '../errors/index.js';
 import { type Descriptor, EMPTY_DESCRIPTOR, MEDIA_TYPES, type ReadTarget, type Target } from '../oci/types.js';
 import { attachmentTag, sha256Digest } from './attachment.js';
@@ -112,9 +113,9 @@ export async function getSbom(
 /**
  * A minimal SPDX 2.3 document for a packed artifact: one package (name and version from the manifest
  * annotations) and one file per titled layer with its sha256. Deterministic: `created` is the manifest's
- * org.opencontainers.image.created, else SOURCE_DATE_EPOCH, else the Unix epoch, never "now".
+ * org.opencontainers.image.created, else SOURCE_DATE_EPOCH, else the current time (never 1970).
  */
-export async function generateSpdx(target: ReadTarget, selector: string, env = process.env): Promise<Buffer> {
+export async function generateSpdx(target: ReadTarget, selector: string, env: Env = process.env): Promise<Buffer> {
   const artifact = await resolveArtifact(target, selector);
   const manifest = JSON.parse(Buffer.from((await target.fetchManifest(artifact)).bytes).toString('utf8')) as {
     layers?: Descriptor[];
@@ -123,9 +124,9 @@ export async function generateSpdx(target: ReadTarget, selector: string, env = p
   const a = manifest.annotations ?? {};
   const name = a['dev.aionos.package.name'] ?? a['org.opencontainers.image.title'] ?? target.name;
   const version = a['dev.aionos.package.version'] ?? a['org.opencontainers.image.version'];
-  const epoch = env.SOURCE_DATE_EPOCH && /^\d+$/.test(env.SOURCE_DATE_EPOCH) ? Number(env.SOURCE_DATE_EPOCH) : 0;
   const created =
-    a['org.opencontainers.image.created'] ?? new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    a['org.opencontainers.image.created'] ??
+    (sourceDateEpoch(env) ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const files = (manifest.layers ?? [])
     .filter((l) => typeof l.annotations?.['org.opencontainers.image.title'] === 'string')
     .map((l, i) => ({

@@ -218,7 +218,12 @@ export function requireVerified(report: VerificationReport, subject: string): Ve
   const best = [...report.failures].sort((a, b) => b.stage - a.stage)[0] as SignatureFailure;
   const all = report.failures.map((f) => `  ${f.source} #${f.index}: ${f.code} ${f.message}`).join('\n');
   throw new AionError(best.code, `no matching signatures for ${subject}: ${best.message}`, {
-    hint: report.failures.length > 1 ? `every signature failed:\n${all}` : undefined,
+    hint:
+      report.failures.length > 1
+        ? `every signature failed:\n${all}`
+        : best.code === 'ST004'
+          ? 'signed under another name? pass --identity with the name it was signed for (REPOSITORY or REPOSITORY:TAG)'
+          : undefined,
     details: { failures: report.failures.map(({ stage: _s, ...f }) => f) },
   });
 }

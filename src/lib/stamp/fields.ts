@@ -1,4 +1,5 @@
 /** The ONEX metadata fields: fixed order, defaults, validation and the YAML text of one value. */
+import { canonicalJson } from '../json/index.js';
 
 export const FIELD_ORDER = [
   'metadata_version',
@@ -92,11 +93,4 @@ export function renderField(key: string, value: unknown): string {
   return `${k}: ${value === undefined ? 'null' : JSON.stringify(value)}`;
 }
 
-/** Canonical JSON: object keys sorted (UTF-16 code unit order), no whitespace, JSON.stringify escaping. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
+export { canonicalJson };

@@ -8,4 +8,5 @@ export const FS_CODES: readonly ErrorCodeSpec[] = [
   { code: 'FS005', summary: 'A file is larger than the limit for its kind.' },
   { code: 'FS006', summary: 'A lock could not be acquired (another aionctl process holds it).' },
   { code: 'FS007', summary: 'A path escapes its root (`..`, absolute path or symlink where none is allowed).' },
+  { code: 'FS010', summary: 'An output directory (`pull -o`) exists and is not a directory.' },
 ];

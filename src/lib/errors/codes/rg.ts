@@ -31,7 +31,8 @@ export const RG_CODES: readonly ErrorCodeSpec[] = [
   { code: 'RG017', summary: 'A docker-credential-* helper failed or is not installed.' },
   { code: 'RG018', summary: 'A manifest references blobs the registry does not have (MANIFEST_BLOB_UNKNOWN).' },
   { code: 'RG019', summary: 'The repository name is not valid on this registry (NAME_INVALID).' },
-  { code: 'RG020', summary: 'The reference needs a tag or digest for this command.' },
+  // A reference the user typed without a tag is a usage error, not something the registry lacks.
+  { code: 'RG020', summary: 'The reference needs a tag or digest for this command.', exit: EXIT.USAGE },
   // RG100-RG103 and RG107 were dropped before release in favour of the shared RG003/RG009/RG002/RG010/RG011.
   {
     code: 'RG104',
@@ -45,4 +46,7 @@ export const RG_CODES: readonly ErrorCodeSpec[] = [
     exit: EXIT.INPUT,
   },
   { code: 'RG108', summary: 'The reference kind is not supported by this command or in this build.' },
+  { code: 'RG030', summary: 'There is no OCI image layout at the oci: path given.' },
+  { code: 'RG031', summary: 'The local store holds nothing under the name given.' },
+  { code: 'RG032', summary: 'No SBOM is attached to the artifact (`sbom get`).' },
 ];

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { AionError, fsError } from '../../errors/index.js';
 import { ensureDir, writeFileAtomic } from '../../fs/index.js';
 import { DOCKER_HUB, DOCKER_HUB_API_HOST } from '../reference.js';
+import type { Env } from '../../env/index.js';
 
 export interface Credential {
   username?: string;
@@ -30,7 +31,7 @@ export interface DockerConfig {
   [key: string]: unknown;
 }
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env };
 
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 

@@ -5,13 +5,20 @@
  * Content-Type equal to the manifest's mediaType, no referrers API (tag-schema fallback), tag list unsorted.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { addAbortSignal, Readable } from 'node:stream';
 import { AionError } from '../../errors/index.js';
 import { parseDigest, sha256, verifyBytes } from '../digest.js';
 import { isIndexMediaType, isManifestMediaType } from '../layout.js';
 import { MAX_MANIFEST_BYTES, referrersTagFor } from '../names.js';
 import { type RegistryReference, registryBaseUrl } from '../reference.js';
-import { type Descriptor, type FetchedManifest, type ImageIndex, MEDIA_TYPES, type Target } from '../types.js';
+import {
+  type Descriptor,
+  type FetchedManifest,
+  type ImageIndex,
+  MEDIA_TYPES,
+  type ReadOptions,
+  type Target,
+} from '../types.js';
 import { parseNextLink } from './challenge.js';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_MONOLITHIC_MAX } from './defaults.js';
 import { type RegistryErrorContext, registryError } from './errors.js';
@@ -349,7 +356,8 @@ export class RegistryTarget implements Target {
    * Range, re-reads and skips what was already passed on); the stream errors with RG009 on a size or digest
    * mismatch, so a consumer that renames only after `finish` never keeps a corrupt blob.
    */
-  async fetchBlob(descriptor: Descriptor): Promise<Readable> {
+  async fetchBlob(descriptor: Descriptor, options: ReadOptions = {}): Promise<Readable> {
+    options.signal?.throwIfAborted();
     parseDigest(descriptor.digest);
     const url = `${this.base}/blobs/${descriptor.digest}`;
     const first = await this.send({ method: 'GET', url });
@@ -411,7 +419,8 @@ export class RegistryTarget implements Target {
         }
       }
     }
-    return Readable.from(bytes(), { objectMode: false, highWaterMark: 1024 * 1024 });
+    const stream = Readable.from(bytes(), { objectMode: false, highWaterMark: 1024 * 1024 });
+    return options.signal ? addAbortSignal(options.signal, stream) : stream;
   }
 
   async pushBlob(descriptor: Descriptor, content: Readable | Uint8Array): Promise<void> {

@@ -1,6 +1,6 @@
 /** Flags every registry command shares, and turning them into connection options. */
 import { Flags } from '@oclif/core';
-import type { ConnectOptions } from './index.js';
+import type { ConnectOptions } from '../oci/registry/index.js';
 
 export const registryFlags = {
   'plain-http': Flags.boolean({
@@ -29,10 +29,4 @@ export function connectOptions(
 ): ConnectOptions {
   if (flags.insecure) warn(INSECURE_WARNING);
   return { insecure: flags.insecure === true, onWarning: (m) => warn(`registry says: ${m}`), ...extra };
-}
-
-/** Releases a registry target's connections (layouts and the store hold none). */
-export async function closeTarget(target: unknown): Promise<void> {
-  const close = (target as { close?: () => Promise<void> }).close;
-  if (typeof close === 'function') await close.call(target).catch(() => undefined);
 }

@@ -1,6 +1,6 @@
 /** The ink view behind TTY progress: one bar per blob in flight. Loaded lazily by progress.ts. */
 import { Box, render, Text } from 'ink';
-import type { CopyEvent } from './copy.js';
+import type { CopyEvent } from '../oci/index.js';
 import { formatBytes, shortDigest } from './progress.js';
 
 interface BlobState {

@@ -2,7 +2,7 @@
  * Transfer progress for push/pull: per-blob bars on a TTY (ink, imported only when a bar is actually drawn,
  * because importing ink costs ~300 ms), one plain line per finished blob elsewhere (CI logs), nothing when quiet.
  */
-import type { CopyEvent } from './copy.js';
+import type { CopyEvent } from '../oci/index.js';
 
 export interface ProgressReporter {
   onProgress(event: CopyEvent): void;
@@ -32,7 +32,14 @@ export function formatBytes(n: number): string {
 
 export const shortDigest = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
 
+/** `finish()` may be called more than once (after success and again in a finally). */
 export function createProgress(options: ProgressOptions): ProgressReporter {
+  const reporter = createReporter(options);
+  let finished: Promise<void> | undefined;
+  return { onProgress: (event) => reporter.onProgress(event), finish: () => (finished ??= reporter.finish()) };
+}
+
+function createReporter(options: ProgressOptions): ProgressReporter {
   const stream = options.stream ?? process.stderr;
   if (options.silent) return { onProgress: () => undefined, finish: async () => undefined };
   // A TTY without a size (a bare pty, `script`) cannot lay out bars: plain lines there too.
