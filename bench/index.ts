@@ -8,6 +8,7 @@ import { ociBench } from './oci.js';
 import { signBench } from './sign.js';
 import { packIgnoreBench } from './pack-ignore.js';
 import { runBench } from './run.js';
+import { installBench } from './install.js';
 
 type Bench = () => Promise<Record<string, number | string>>;
 
@@ -20,6 +21,7 @@ const BENCHES: Record<string, Bench> = {
   sign: signBench,
   'pack-ignore': packIgnoreBench,
   run: runBench,
+  install: installBench,
 };
 
 const only = process.argv.slice(2);

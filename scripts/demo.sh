@@ -83,6 +83,38 @@ echo "pulled $pull_digest into a fresh store and $work/pulled"
 [ "$push_digest" = "$pull_digest" ] || { echo "push/pull digest mismatch" >&2; exit 1; }
 diff -r "$pkg" "$work/pulled" >/dev/null || { echo "pulled files differ from the package" >&2; exit 1; }
 echo "push and pull digests match; files identical"
+
+echo "== aionctl install: the example packages from an oci: folder (one layout per package), signed and trusted"
+for pkg in "$work/examples/summarize-wasm" "$work/examples/echo-subprocess"; do
+  name=$(node -e 'const y=require("fs").readFileSync(process.argv[1],"utf8");console.log(/^  name: (\S+)/m.exec(y)[1])' "$pkg/aip.yaml")
+  version=$(node -e 'const y=require("fs").readFileSync(process.argv[1],"utf8");console.log(/^  version: "?([^"\s]+)/m.exec(y)[1])' "$pkg/aip.yaml")
+  aionctl push "$pkg" "oci:$work/pkgs/$name:$version" >/dev/null
+  aionctl sign "oci:$work/pkgs/$name:$version" --key "$work/cosign.key" >/dev/null
+  echo "published and signed oci:$work/pkgs/$name:$version"
+done
+project="$work/project"
+mkdir -p "$project"
+cat >"$project/.aionctl.yaml" <<YAML
+registry: "oci:$work/pkgs"
+packages:
+  summarize_text: ^1.3.0
+  echo_json: ~0.2.0
+trust:
+  - match: "oci:$work/pkgs/*"
+    keys: ["$work/cosign.pub"]
+YAML
+in_project() { (cd "$project" && node "$repo/bin/run.js" "$@"); }
+in_project install
+in_project ls
+locked=$(cat "$project/aionctl.lock")
+# a fresh machine: no store, no installed packages; the lockfile alone gives the same bytes
+rm -rf "$AIONCTL_HOME/data/store" "$project/.aionctl"
+CI=true in_project install >/dev/null
+[ "$(cat "$project/aionctl.lock")" = "$locked" ] || { echo "install --frozen changed the lockfile" >&2; exit 1; }
+diff -r "$work/examples/summarize-wasm" "$project/.aionctl/packages/summarize_text" >/dev/null ||
+  { echo "installed files differ from the package" >&2; exit 1; }
+in_project verify --lockfile aionctl.lock >/dev/null
+echo "installed summarize_text and echo_json; a frozen reinstall gave identical files; the lockfile verifies"
 unset COSIGN_PASSWORD
 
 echo "== aionctl run: the examples in the sandbox, and the verified pulled artifact (envelope)"

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import {
   BaseCommand,
@@ -17,6 +18,7 @@ import {
   type PolicyVerification,
   verifyArtifact,
 } from '../lib/sign/index.js';
+import { AionError } from '../lib/errors/index.js';
 
 export default class Verify extends BaseCommand {
   static override summary = 'Verify the signatures of an artifact; succeeds when at least one verifies.';
@@ -32,12 +34,17 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
     '<%= config.bin %> verify mirror.example/team/agent:1.0.0 --key cosign.pub --identity registry.example/team/agent',
     '<%= config.bin %> verify acme/agent:1.0.0 --key cosign.pub --json',
     '<%= config.bin %> verify registry.example/team/agent:1.0.0   # against the trust policy',
+    '<%= config.bin %> verify --lockfile aionctl.lock',
     '<%= config.bin %> verify r.example/app@sha256:... --ca-roots fulcio.pem --certificate-identity me@example.com --certificate-oidc-issuer https://github.com/login/oauth --rekor-key rekor.pub',
   ];
-  static override args = { ref: Args.string({ description: 'Artifact to verify (tag or digest).', required: true }) };
+  static override args = { ref: Args.string({ description: 'Artifact to verify (tag or digest).' }) };
   static override flags = {
     ...registryFlags,
     ...cosignVerifyFlags,
+    lockfile: Flags.string({
+      description: 'Re-verify every digest of this aionctl.lock against the trust policy (instead of REF and --key).',
+      exclusive: ['key'],
+    }),
     key: Flags.string({
       description: 'Public key: a cosign.pub file or env://VAR (repeatable: any may match).',
       multiple: true,
@@ -95,6 +102,22 @@ Exit codes: 0 verified; 6 (ST) when nothing verified, with the code naming why: 
   async run(): Promise<unknown> {
     this.argv = cosignArgv(this.argv);
     const { args, flags } = await this.parse(Verify);
+    if (flags.lockfile !== undefined) {
+      const { verifyLockfile } = await import('../lib/install/index.js');
+      const results = await verifyLockfile({
+        cwd: process.cwd(),
+        env: process.env,
+        paths: resolvePaths(process.env),
+        lockfile: resolve(flags.lockfile),
+        registry: connectOptions(flags, (m) => this.warnLine(m)),
+      });
+      for (const r of results) this.log(`verified ${r.name}@${r.version} ${r.digest} (${r.signer})`);
+      return results;
+    }
+    if (args.ref === undefined)
+      throw new AionError('CI001', 'nothing to verify: give REF (or --lockfile aionctl.lock)', {
+        hint: 'see: aionctl verify --help',
+      });
     const open = {
       env: process.env,
       plainHttp: flags['plain-http'],

@@ -14,4 +14,8 @@ export const NE_CODES: readonly ErrorCodeSpec[] = [
     code: 'NE010',
     summary: 'A registry named a token service aionctl refuses (plain HTTP for an HTTPS registry, or not HTTP at all).',
   },
+  {
+    code: 'NE020',
+    summary: 'An --offline install needs something the local store does not have (the message names it).',
+  },
 ];

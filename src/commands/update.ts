@@ -1,0 +1,35 @@
+import { Args } from '@oclif/core';
+import { BaseCommand, connectOptions } from '../lib/cli/index.js';
+import { resolvePaths } from '../lib/config/index.js';
+import { install, type InstallResult, progressLine, summaryLine } from '../lib/install/index.js';
+import { installFlags } from './install.js';
+
+export default class Update extends BaseCommand {
+  static override summary = 'Re-resolve packages within their ranges and rewrite aionctl.lock.';
+  static override description =
+    'Without NAME every package is re-resolved to the highest version its ranges accept; with NAME... only those move and the others keep their locked versions when they can. The ranges in .aionctl.yaml do not change (edit them, or `aionctl install NAME@RANGE`, to go beyond).';
+  static override examples = ['<%= config.bin %> update', '<%= config.bin %> update summarize_text --json'];
+  static override strict = false;
+  static override args = { packages: Args.string({ description: 'NAME to update (default: all).' }) };
+  static override flags = { ...installFlags };
+
+  async run(): Promise<InstallResult> {
+    const { argv, flags } = await this.parse(Update);
+    const silent = flags.quiet || this.jsonEnabled();
+    const result = await install({
+      cwd: process.cwd(),
+      env: process.env,
+      paths: resolvePaths(process.env),
+      update: argv as string[],
+      frozen: flags.frozen ?? false,
+      offline: flags.offline,
+      concurrency: flags.concurrency,
+      registry: connectOptions(flags, (m) => this.warnLine(m)),
+      onEvent: (e) => {
+        if (!silent) this.log(progressLine(e));
+      },
+    });
+    if (!silent) this.diag(summaryLine(result));
+    return result;
+  }
+}
