@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/index.js';
 import { resolvePaths } from '../lib/config/index.js';
-import { AionError } from '../lib/errors/index.js';
+import { AionError, type ErrorCode } from '../lib/errors/index.js';
 import { type RunEnvelope, runPackage, type SandboxMode } from '../lib/run/index.js';
 
 function parseInput(text: string, from: string): unknown {
@@ -100,7 +100,7 @@ export default class Run extends BaseCommand {
       process.off('SIGTERM', onSignal);
     }
     if (!envelope.ok && envelope.error) {
-      const error = new AionError(envelope.error.code, envelope.error.message);
+      const error = new AionError(envelope.error.code as ErrorCode, envelope.error.message);
       this.setExitCode(error.exitCode);
       if (!this.jsonEnabled()) {
         this.renderError(error);

@@ -1,9 +1,11 @@
 import { CATALOG } from './catalog.js';
 import { EXIT, FAMILY_EXIT } from './exit-codes.js';
+import type { ErrorCode } from './codes.generated.js';
 import type { ErrorCodeSpec, ErrorFamily } from './types.js';
 
 export { CATALOG } from './catalog.js';
 export { EXIT, EXIT_MEANINGS, FAMILY_EXIT } from './exit-codes.js';
+export type { ErrorCode } from './codes.generated.js';
 export type { ErrorCodeSpec, ErrorFamily } from './types.js';
 
 const BY_CODE = new Map<string, ErrorCodeSpec>(
@@ -30,12 +32,12 @@ export interface AionErrorOptions {
  * only under --debug.
  */
 export class AionError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint?: string;
   readonly position?: SourcePosition;
   readonly details?: Record<string, unknown>;
 
-  constructor(code: string, message: string, options: AionErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: AionErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     if (!BY_CODE.has(code))
       throw new Error(`AionError: code ${code} is not in the catalog (src/lib/errors/catalog.ts)`);
@@ -72,6 +74,11 @@ export class AionError extends Error {
 
 export function isAionError(value: unknown): value is AionError {
   return value instanceof AionError;
+}
+
+/** Whether `err` is a catalogued "does not exist" answer (`notFound: true`), e.g. no signature tag yet. */
+export function isNotFoundError(err: unknown): boolean {
+  return isAionError(err) && BY_CODE.get(err.code)?.notFound === true;
 }
 
 export function exitCodeFor(code: string): number {

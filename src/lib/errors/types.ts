@@ -9,4 +9,6 @@ export interface ErrorCodeSpec {
   readonly summary: string;
   /** Overrides the family's exit code (rare; say why next to the entry). */
   readonly exit?: number;
+  /** A "does not exist" answer (a missing tag, manifest or repository), not a failure of the operation. */
+  readonly notFound?: boolean;
 }

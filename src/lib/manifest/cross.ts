@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import semver from 'semver';
 import { parseReference } from '../oci/reference.js';
 import type { Diagnostic } from './diagnostics.js';
+import type { ErrorCode } from '../errors/index.js';
 import type { ManifestKind } from './kinds.js';
 import { userAjv } from './schemas.js';
 import type { PathSegment, SourceDocument } from './source.js';
@@ -23,7 +24,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
-function at(source: SourceDocument, path: PathSegment[], code: string, message: string): Diagnostic {
+function at(source: SourceDocument, path: PathSegment[], code: ErrorCode, message: string): Diagnostic {
   const { line, col } = source.locate(path);
   return { file: source.file, line, col, code, message };
 }

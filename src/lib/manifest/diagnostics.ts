@@ -1,9 +1,11 @@
+import type { ErrorCode } from '../errors/index.js';
+
 /** One finding, pointing into a file like tsc/eslint: `file:line:col  CODE  message`. */
 export interface Diagnostic {
   file: string;
   line: number;
   col: number;
-  code: string;
+  code: ErrorCode;
   message: string;
   /** JSON pointer of the offending value, when it comes from the document. */
   pointer?: string;

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { AionError, isAionError } from '../errors/index.js';
 import { DEFAULT_MODULE } from './cross.js';
-import { formatDiagnostic } from './diagnostics.js';
+import { type Diagnostic, formatDiagnostic } from './diagnostics.js';
 import type { AgentPackage } from './types.generated.js';
 import { parseSource, readManifestText } from './source.js';
 import { validateSource } from './validate.js';
@@ -40,7 +40,7 @@ export function loadPackage(dir: string): LoadedPackage {
   }
   const { source, diagnostics: parseErrors } = parseSource(manifestPath, text);
   // Warnings are fatal here: `validate` accepts a source tree whose module is not built yet, pack and run need it.
-  const diagnostics = (source ? validateSource(source, 'agent-package') : parseErrors).map((d) =>
+  const diagnostics = (source ? validateSource(source, 'agent-package') : parseErrors).map((d): Diagnostic =>
     d.code === 'SC020'
       ? {
           ...d,

@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import type { Diagnostic } from './diagnostics.js';
+import type { ErrorCode } from '../errors/index.js';
 import type { PathSegment, SourceDocument } from './source.js';
 
 function pointerToPath(pointer: string): PathSegment[] {
@@ -31,7 +32,7 @@ export function schemaDiagnostics(source: SourceDocument, errors: readonly Error
     if (error.keyword === 'if' || error.keyword === 'allOf' || error.keyword === '$ref') continue;
     const path = pointerToPath(error.instancePath);
     const params = error.params as Record<string, unknown>;
-    let code = 'SC007';
+    let code: ErrorCode = 'SC007';
     let message: string;
     let key = false;
     let target = path;

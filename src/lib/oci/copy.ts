@@ -7,7 +7,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
-import { AionError } from '../errors/index.js';
+import { AionError, isNotFoundError } from '../errors/index.js';
 import { digestHex } from './digest.js';
 import { isIndexMediaType, isManifestMediaType } from './layout.js';
 import type { Descriptor, ReadTarget, Target } from './types.js';
@@ -150,7 +150,7 @@ export async function copyArtifact(
       await src.resolve(tag);
       return true;
     } catch (err) {
-      if (err instanceof AionError && (err.code === 'RG003' || err.code === 'RG004')) return false;
+      if (isNotFoundError(err)) return false;
       throw err;
     }
   }

@@ -6,7 +6,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { AionError, isAionError } from '../errors/index.js';
+import { AionError, isAionError, isNotFoundError } from '../errors/index.js';
 import { type Descriptor, EMPTY_DESCRIPTOR, MEDIA_TYPES, type ReadTarget, type Target } from '../oci/types.js';
 import {
   type SignatureLayer,
@@ -30,11 +30,9 @@ import {
   verifySignatureLayers,
 } from './verify-classic.js';
 
-/** Not-found codes of the registry client and of layouts/the store: "no signature yet", not a failure. */
-const NOT_FOUND = new Set(['RG003', 'RG004']);
-
+/** A catalogued not-found answer of the registry client or a layout/the store: "no signature yet", not a failure. */
 export function isNotFound(err: unknown): boolean {
-  return isAionError(err) && NOT_FOUND.has(err.code);
+  return isNotFoundError(err);
 }
 
 async function readAll(stream: Readable, limit: number, what: string): Promise<Buffer> {

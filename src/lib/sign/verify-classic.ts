@@ -5,7 +5,7 @@
  * verified when at least one layer passes; otherwise the failure that got furthest decides the error.
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { AionError, isAionError } from '../errors/index.js';
+import { AionError, type ErrorCode, isAionError } from '../errors/index.js';
 import { MEDIA_TYPES } from '../oci/types.js';
 import {
   CERTIFICATE_ANNOTATION,
@@ -56,7 +56,7 @@ export interface VerifiedSignature {
 export interface SignatureFailure {
   index: number;
   source: string;
-  code: string;
+  code: ErrorCode;
   message: string;
   /** How far the check got: a higher stage is a more telling reason. */
   stage: number;
@@ -80,7 +80,7 @@ const STAGE = {
   claims: 8,
 } as const;
 
-function fail(code: string, message: string, stage: number): never {
+function fail(code: ErrorCode, message: string, stage: number): never {
   throw Object.assign(new AionError(code, message), { stage });
 }
 

@@ -5,8 +5,12 @@ import type { ErrorCodeSpec } from '../types.js';
 export const RG_CODES: readonly ErrorCodeSpec[] = [
   { code: 'RG001', summary: 'An artifact reference is malformed (host, repository, tag or digest).' },
   { code: 'RG002', summary: 'A digest is malformed or uses an algorithm other than sha256.' },
-  { code: 'RG003', summary: 'The manifest or tag does not exist in the repository (MANIFEST_UNKNOWN).' },
-  { code: 'RG004', summary: 'The repository does not exist on the registry (NAME_UNKNOWN).' },
+  {
+    code: 'RG003',
+    summary: 'The manifest or tag does not exist in the repository (MANIFEST_UNKNOWN).',
+    notFound: true,
+  },
+  { code: 'RG004', summary: 'The repository does not exist on the registry (NAME_UNKNOWN).', notFound: true },
   { code: 'RG005', summary: 'A blob does not exist in the repository (BLOB_UNKNOWN).' },
   { code: 'RG006', summary: 'The registry wants credentials, or rejected the ones given (UNAUTHORIZED, 401).' },
   { code: 'RG007', summary: 'The credentials are valid but lack permission for this action (DENIED, 403).' },

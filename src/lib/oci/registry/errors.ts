@@ -2,7 +2,7 @@
  * Registry error responses to AionErrors the user can act on. Bodies may be JSON (`{"errors":[{code,message}]}`)
  * or anything else (distribution answers some 404s with plain text), so both are handled.
  */
-import { AionError } from '../../errors/index.js';
+import { AionError, type ErrorCode } from '../../errors/index.js';
 import { sanitizeForTerminal } from '../../text/index.js';
 
 export interface RegistryErrorContext {
@@ -18,7 +18,7 @@ interface RegistryErrorBody {
   errors?: { code?: string; message?: string; detail?: unknown }[];
 }
 
-const CODE_MAP: Record<string, { code: string; hint: (ctx: RegistryErrorContext) => string }> = {
+const CODE_MAP: Record<string, { code: ErrorCode; hint: (ctx: RegistryErrorContext) => string }> = {
   MANIFEST_UNKNOWN: { code: 'RG003', hint: () => 'check the tag or digest; list tags with `aionctl tags REF`' },
   NAME_UNKNOWN: { code: 'RG004', hint: () => 'check the repository name (a push creates it)' },
   BLOB_UNKNOWN: { code: 'RG005', hint: () => 'the registry lost a blob; push the artifact again' },
@@ -39,7 +39,7 @@ const CODE_MAP: Record<string, { code: string; hint: (ctx: RegistryErrorContext)
   TAG_INVALID: { code: 'RG001', hint: () => 'use a tag of letters, digits, _ . - (max 128)' },
 };
 
-function statusFallback(status: number, ctx: RegistryErrorContext): { code: string; hint: string } {
+function statusFallback(status: number, ctx: RegistryErrorContext): { code: ErrorCode; hint: string } {
   if (status === 401) return { code: 'RG006', hint: CODE_MAP.UNAUTHORIZED!.hint(ctx) };
   if (status === 403) return { code: 'RG007', hint: CODE_MAP.DENIED!.hint(ctx) };
   if (status === 429) return { code: 'RG008', hint: CODE_MAP.TOOMANYREQUESTS!.hint(ctx) };
