@@ -64,7 +64,14 @@ async function runJob(job: Job): Promise<Answer> {
   const outFd = openSync(outPath, 'w+');
   const errFd = openSync(errPath, 'w+');
   try {
-    const wasi = new WASI({ version: 'preview1', args: ['module'], env: {}, stdin: inFd, stdout: outFd, stderr: errFd });
+    const wasi = new WASI({
+      version: 'preview1',
+      args: ['module'],
+      env: {},
+      stdin: inFd,
+      stdout: outFd,
+      stderr: errFd,
+    });
     const instance = await Wasm.instantiate(mod, wasi.getImportObject());
     const exitCode = wasi.start(instance as Parameters<WASI['start']>[0]);
     const out = readCapped(outFd, job.outputCap);

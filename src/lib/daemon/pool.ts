@@ -207,7 +207,9 @@ export class HostPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    const exits = [...this.all].map((h) => new Promise<void>((res) => (h.dead ? res() : h.child.once('exit', () => res()))));
+    const exits = [...this.all].map(
+      (h) => new Promise<void>((res) => (h.dead ? res() : h.child.once('exit', () => res()))),
+    );
     for (const h of this.all) {
       h.child.stdin.end();
       h.kill();

@@ -114,9 +114,13 @@ class WasmRunner implements Runner {
       policies?: { timeout_ms?: number };
     };
     if (m.runtime.type !== 'wasm' || !m.runtime.module)
-      throw new AionError('EX050', `${m.metadata.name} has runtime ${m.runtime.type}: this runner serves wasm packages`, {
-        hint: 'run it with --no-daemon',
-      });
+      throw new AionError(
+        'EX050',
+        `${m.metadata.name} has runtime ${m.runtime.type}: this runner serves wasm packages`,
+        {
+          hint: 'run it with --no-daemon',
+        },
+      );
     const modulePath = join(pkg.dir, m.runtime.module);
     const bytes = readFileSync(modulePath);
     let mod: WasmModule;
@@ -133,7 +137,9 @@ class WasmRunner implements Runner {
     const memoryBytes = parseQuantity(m.runtime.resources?.memory);
     const pages = memoryBytes ? Math.max(1, Math.floor(memoryBytes / 65536)) : 16384;
     const files = [pkg.manifestPath, modulePath];
-    const input = m.entrypoints?.schema?.input ? this.compileSchema(join(pkg.dir, m.entrypoints.schema.input)) : undefined;
+    const input = m.entrypoints?.schema?.input
+      ? this.compileSchema(join(pkg.dir, m.entrypoints.schema.input))
+      : undefined;
     const output = m.entrypoints?.schema?.output
       ? this.compileSchema(join(pkg.dir, m.entrypoints.schema.output))
       : undefined;

@@ -12,6 +12,13 @@ export interface RunRequest {
   /** The caller's working directory (relative package paths resolve against it). */
   cwd: string;
   priority?: Priority;
+  /** Secret names to pass (as `aionctl run --env`); default: every secret the manifest lists. */
+  env?: string[];
+  /** Directory grants (as `--dir HOST[:GUEST][:ro|:rw]`). */
+  dirs?: string[];
+  sandbox?: 'auto' | 'bwrap' | 'none';
+  /** The caller's environment, where secrets are read from (never logged; only listed secrets reach a module). */
+  environment?: Record<string, string>;
 }
 
 /** The result envelope of `aionctl run --json`, byte-for-byte the same from the daemon and in-process. */
@@ -82,7 +89,7 @@ export interface Health {
 
 /** `GET /v1/status` and `aionctl daemon status --json`. */
 export interface DaemonStatus {
-  running: boolean;
+  running: true;
   pid: number;
   socket: string;
   version: string;
