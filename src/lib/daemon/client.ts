@@ -1,5 +1,5 @@
 /** A client for the daemon's API over its Unix socket (undici `Client({socketPath})`). */
-import { Client } from 'undici';
+import { Client, Pool } from 'undici';
 import { AionError } from '../errors/index.js';
 import type { DaemonStatus, Health, RunEnvelope, RunRequest } from './types.js';
 
@@ -10,19 +10,18 @@ export interface ApiResponse<T = unknown> {
 }
 
 export class DaemonClient {
-  private readonly client: Client;
+  private readonly client: Client | Pool;
 
   constructor(
     readonly socket: string,
     options: { connections?: number } = {},
   ) {
-    this.client = new Client('http://aionctl', {
-      socketPath: socket,
-      pipelining: 1,
-      connect: { timeout: 2000 },
-      keepAliveTimeout: 10_000,
-      ...(options.connections ? {} : {}),
-    });
+    const common = { socketPath: socket, pipelining: 1, connect: { timeout: 2000 }, keepAliveTimeout: 10_000 };
+    // One connection for the CLI; a pool of them for concurrent callers (benches, tests, services).
+    this.client =
+      (options.connections ?? 1) > 1
+        ? new Pool('http://aionctl', { ...common, connections: options.connections })
+        : new Client('http://aionctl', common);
   }
 
   async request<T = unknown>(
