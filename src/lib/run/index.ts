@@ -1,0 +1,19 @@
+/** Running agent packages: WASM (WASI, in a sandboxed Node host) and sandboxed subprocesses, JSON in and out. */
+export * from './types.js';
+export { runPackage, preparedModule } from './runner.js';
+export { resolveRunnable, materialize, findInstalled, directoryDigest, INSTALLED_DIR } from './resolve.js';
+export { compileSchemas, schemaCacheSize, type CompiledSchemas } from './schemas.js';
+export { createWasmHost, hostArgv, HOST_SCRIPT } from './wasm-host.js';
+export { inspectModule, prepareModule, type InspectedModule, WASI_MODULE, WASM_PAGE } from './wasm-module.js';
+export { detectSandbox, INSTALL_HINT, type SandboxTools } from './sandbox.js';
+export {
+  computeLimits,
+  grantDirs,
+  grantSecrets,
+  parseDirGrant,
+  parseQuantity,
+  redact,
+  DEFAULT_OUTPUT_BYTES,
+  DEFAULT_TIMEOUT_MS,
+} from './policy.js';
+export { PACKAGE_GUEST, SCRATCH_GUEST } from './layout.js';

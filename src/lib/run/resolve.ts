@@ -1,0 +1,141 @@
+/**
+ * From PACKAGE (what the user typed) to a runnable package directory: a directory is used as it is; an installed
+ * name is `.aionctl/packages/NAME` (found walking up from cwd); a store, layout or registry reference is verified
+ * against the trust policy and extracted once per digest under the cache (nothing unverified runs).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { AionError, isAionError } from '../errors/index.js';
+import type { RunContext, Runnable, RunnableSource } from './types.js';
+
+export const INSTALLED_DIR = join('.aionctl', 'packages');
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** `.aionctl/packages/NAME` in cwd or a parent directory. */
+export function findInstalled(name: string, cwd: string): string | undefined {
+  if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(name)) return undefined;
+  let dir = resolve(cwd);
+  for (;;) {
+    const candidate = join(dir, INSTALLED_DIR, name);
+    if (existsSync(join(candidate, 'aip.yaml'))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** sha256 over the package's files (path and content digest of each, in byte order): a directory's identity. */
+export async function directoryDigest(dir: string): Promise<string> {
+  const { listPackageFiles } = await import('../oci/package-source.js');
+  const outer = createHash('sha256');
+  for (const file of await listPackageFiles(dir)) {
+    const inner = createHash('sha256').update(readFileSync(file.source)).digest('hex');
+    outer.update(`${file.path}\0${inner}\n`);
+  }
+  return `sha256:${outer.digest('hex')}`;
+}
+
+/** A digest an install left next to the package (`.digest` or `.aionctl-digest`), when there is one. */
+function recordedDigest(dir: string): string | undefined {
+  for (const name of ['.digest', '.aionctl-digest']) {
+    try {
+      const text = readFileSync(join(dir, name), 'utf8').trim();
+      if (/^sha256:[a-f0-9]{64}$/.test(text)) return text;
+    } catch {
+      // none
+    }
+  }
+  return undefined;
+}
+
+async function loadRunnable(dir: string, source: RunnableSource, digest?: string): Promise<Runnable> {
+  const { loadPackage } = await import('../manifest/package.js');
+  const loaded = loadPackage(dir);
+  const { metadata } = loaded.manifest;
+  return {
+    dir: loaded.dir,
+    manifest: loaded.manifest,
+    identity: { name: metadata.name, version: metadata.version, digest: digest ?? (await directoryDigest(dir)) },
+    source,
+  };
+}
+
+/**
+ * A store, layout or registry reference: verified against the trust policy (ST codes, exit 6, quarantined on
+ * failure), copied into the store when it came from elsewhere, and extracted under the cache once per digest.
+ */
+export async function materialize(
+  spec: string,
+  ctx: RunContext,
+): Promise<{ dir: string; digest: string; source: RunnableSource }> {
+  const oci = await import('../oci/index.js');
+  const { verifyAgainstPolicy } = await import('../sign/index.js');
+  const { loadConfig } = await import('../config/index.js');
+  const ref = oci.parseReference(spec);
+  const selector = oci.requireSelector(ref, 'run');
+  const target = await oci.openTarget(ref, { env: ctx.env });
+  try {
+    const { descriptor } = await target.fetchManifest(selector);
+    const loaded = await loadConfig(ctx.cwd, ctx.paths.config);
+    await verifyAgainstPolicy(target, { ...ref, digest: descriptor.digest }, loaded.config, {
+      paths: ctx.paths,
+      baseDir: loaded.projectRoot,
+      env: ctx.env,
+    });
+    const hex = descriptor.digest.slice('sha256:'.length);
+    const dir = join(ctx.paths.cache, 'run', 'packages', hex);
+    if (!existsSync(join(dir, 'aip.yaml'))) {
+      const staging = `${dir}.tmp-${process.pid}-${Date.now()}`;
+      await mkdir(dirname(dir), { recursive: true });
+      try {
+        await oci.extractPackage(target, descriptor, staging);
+        await rename(staging, dir).catch(async (err) => {
+          if (!existsSync(join(dir, 'aip.yaml'))) throw err;
+        });
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+      }
+    }
+    const source: RunnableSource = ref.kind === 'store' ? 'store' : ref.kind === 'layout' ? 'layout' : 'registry';
+    return { dir, digest: descriptor.digest, source };
+  } finally {
+    const close = (target as { close?: () => Promise<void> }).close;
+    if (typeof close === 'function') await close.call(target).catch(() => undefined);
+  }
+}
+
+/**
+ * PACKAGE to a validated package: a directory (a path that exists), an installed name, or a reference
+ * (materialized under the trust policy). EX028 when it is none of them.
+ */
+export async function resolveRunnable(spec: string, ctx: RunContext): Promise<Runnable> {
+  const path = isAbsolute(spec) ? spec : resolve(ctx.cwd, spec);
+  if (isDirectory(path)) return loadRunnable(path, 'directory');
+  const installed = findInstalled(spec, ctx.cwd);
+  if (installed) return loadRunnable(installed, 'installed', recordedDigest(installed));
+  const looksLikeRef = spec.includes(':') || spec.includes('@') || spec.includes('/');
+  if (!looksLikeRef)
+    throw new AionError('EX028', `${spec} is not a package directory or an installed package`, {
+      hint: `install it first (aionctl install ${spec}), or give a directory, NAME:TAG, oci:PATH:TAG or a registry reference`,
+    });
+  try {
+    const { dir, digest, source } = await materialize(spec, ctx);
+    return await loadRunnable(dir, source, digest);
+  } catch (err) {
+    if (isAionError(err) && err.code === 'RG001')
+      throw new AionError('EX028', `${spec} is not a package directory, an installed package or a reference`, {
+        hint: 'give a directory, an installed NAME, NAME:TAG, oci:PATH:TAG or HOST/REPOSITORY:TAG',
+        cause: err,
+      });
+    throw err;
+  }
+}

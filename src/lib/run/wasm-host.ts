@@ -1,0 +1,288 @@
+/**
+ * The parent side of the WASM host (see wasm-host-main.ts for the protocol): starts one sandboxed
+ * `node --no-turbo-fast-api-calls` process per profile that serves many runs, one at a time. A timeout, an
+ * output over the cap or a cancel kills the whole host (SIGKILL to its process group; the sandbox dies with it),
+ * so a busy loop or a blocked read ends within the timeout plus a few milliseconds.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { type Bind, detectSandbox, isSandboxSetupFailure, sandboxArgv, type SandboxTools } from './sandbox.js';
+import type { HostProfile, WasmHost, WasmJob, WasmResult } from './types.js';
+
+/** The compiled host script, bound alone into the sandbox. */
+export const HOST_SCRIPT = fileURLToPath(new URL('./wasm-host-main.js', import.meta.url));
+export const HOST_GUEST_SCRIPT = '/aionctl/wasm-host.mjs';
+/** Memory the host's own JS needs beyond the module's memory cap (RLIMIT_DATA). */
+const HOST_OVERHEAD_BYTES = 256 * 1024 * 1024;
+const SYSTEM_PREFIXES = ['/usr/', '/bin/', '/sbin/', '/lib/', '/lib64/'];
+
+interface HostMessage {
+  type: 'ready' | 'result';
+  id?: number;
+  status?: string;
+  exitCode?: number | null;
+  message?: string;
+  denied?: string[];
+}
+
+/** Frames of a 4-byte big-endian length and JSON. */
+function frame(message: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(message));
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(body.length);
+  return Buffer.concat([header, body]);
+}
+
+/** The argv that starts a host for `profile`. */
+export function hostArgv(profile: HostProfile, tools: SandboxTools): string[] {
+  const node = realpathSync(profile.nodePath);
+  const flags = [
+    '--no-turbo-fast-api-calls',
+    `--wasm-max-mem-pages=${profile.memoryPages}`,
+    '--disable-warning=ExperimentalWarning',
+    '--max-old-space-size=128',
+  ];
+  const memoryBytes = profile.memoryPages * 65536 + HOST_OVERHEAD_BYTES;
+  const limits = { dataBytes: memoryBytes, cpuSeconds: profile.cpuSeconds, openFiles: profile.maxOpenFiles };
+  if (tools.kind === 'none')
+    return sandboxArgv(tools, { network: 'allow', binds: [], env: {}, cwd: '/', limits }, [
+      node,
+      ...flags,
+      HOST_SCRIPT,
+    ]);
+  const binds: Bind[] = [{ host: HOST_SCRIPT, guest: HOST_GUEST_SCRIPT, mode: 'ro' }];
+  if (!SYSTEM_PREFIXES.some((p) => node.startsWith(p))) {
+    const prefix = dirname(dirname(node));
+    binds.push({ host: prefix, guest: prefix, mode: 'ro' });
+  }
+  binds.push(...profile.binds);
+  return sandboxArgv(tools, { network: profile.network, binds, env: {}, cwd: '/', limits }, [
+    node,
+    ...flags,
+    HOST_GUEST_SCRIPT,
+  ]);
+}
+
+class Host implements WasmHost {
+  private child: ChildProcess;
+  private ready: Promise<void>;
+  private results: Array<(m: HostMessage) => void> = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private stdoutListener?: (chunk: Buffer) => void;
+  private stderrListener?: (chunk: Buffer) => void;
+  private exited = false;
+  private startupStderr = '';
+  private nextId = 1;
+  private exitWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly profile: HostProfile,
+    tools: SandboxTools,
+  ) {
+    const [command, ...args] = hostArgv(profile, tools);
+    this.child = spawn(command!, args, {
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+      env: {},
+      cwd: '/',
+    });
+    const control = this.child.stdio[3] as Readable;
+    let pending = Buffer.alloc(0);
+    let resolveReady: () => void;
+    let rejectReady: (err: Error) => void;
+    this.ready = new Promise<void>((res, rej) => {
+      resolveReady = res;
+      rejectReady = rej;
+    });
+    this.ready.catch(() => undefined);
+    control.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 4) {
+        const length = pending.readUInt32BE(0);
+        if (pending.length < 4 + length) break;
+        const message = JSON.parse(pending.subarray(4, 4 + length).toString('utf8')) as HostMessage;
+        pending = pending.subarray(4 + length);
+        if (message.type === 'ready') resolveReady();
+        else this.results.shift()?.(message);
+      }
+    });
+    this.child.stdout!.on('data', (c: Buffer) => this.stdoutListener?.(c));
+    this.child.stderr!.on('data', (c: Buffer) => {
+      if (this.stderrListener) this.stderrListener(c);
+      else if (this.startupStderr.length < 8192) this.startupStderr += c.toString('utf8');
+    });
+    (this.child.stdin as Writable).on('error', () => undefined);
+    this.child.on('error', (err) => rejectReady(err));
+    this.child.on('close', () => {
+      this.exited = true;
+      rejectReady(new HostStartError(this.startupStderr));
+      for (const r of this.results.splice(0)) r({ type: 'result', status: 'host-exited' });
+      for (const w of this.exitWaiters.splice(0)) w();
+    });
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Kills the host and its sandbox (its whole process group). */
+  kill(): void {
+    if (this.exited || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      this.child.kill('SIGKILL');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const done = new Promise<void>((r) => this.exitWaiters.push(r));
+    (this.child.stdin as Writable).end();
+    const timer = setTimeout(() => this.kill(), 1000);
+    await done;
+    clearTimeout(timer);
+  }
+
+  run(job: WasmJob): Promise<WasmResult> {
+    const next = this.queue.then(() => this.runNow(job));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runNow(job: WasmJob): Promise<WasmResult> {
+    const started = performance.now();
+    const empty = (status: WasmResult['status'], message: string): WasmResult => ({
+      status,
+      exitCode: null,
+      stdout: Buffer.alloc(0),
+      stderr: '',
+      message,
+      denied: [],
+      durationMs: performance.now() - started,
+    });
+    if (this.exited) return empty('host-failed', 'the WASM host is not running');
+    try {
+      await this.ready;
+    } catch (err) {
+      const stderr = err instanceof HostStartError ? err.stderr : String(err);
+      return { ...empty('host-failed', stderr.trim() || 'the WASM host exited at start'), stderr };
+    }
+    const id = this.nextId++;
+    const boundary = randomBytes(16).toString('hex');
+    const marker = Buffer.from(`\0${boundary}\n`);
+    const out: Buffer[] = [];
+    let outBytes = 0;
+    let errText = '';
+    let errBytes = 0;
+    let outDone = false;
+    let errDone = false;
+    let failure: WasmResult['status'] | undefined;
+    let tail = Buffer.alloc(0);
+    let errTail = Buffer.alloc(0);
+
+    return new Promise<WasmResult>((resolve) => {
+      let result: HostMessage | undefined;
+      const finish = () => {
+        if (!result || ((!outDone || !errDone) && !failure && result.status !== 'host-exited')) return;
+        clearTimeout(timer);
+        job.signal?.removeEventListener('abort', onAbort);
+        this.stdoutListener = undefined;
+        this.stderrListener = undefined;
+        const status = (failure ??
+          (result.status === 'host-exited'
+            ? 'host-failed'
+            : result.status === 'error' || result.status === 'module-missing'
+              ? 'host-failed'
+              : result.status)) as WasmResult['status'];
+        resolve({
+          status,
+          exitCode: result.exitCode ?? null,
+          stdout: Buffer.concat(out),
+          stderr: errText,
+          message: result.message ?? (result.status === 'module-missing' ? 'module not cached' : undefined),
+          denied: result.denied ?? [],
+          durationMs: performance.now() - started,
+        });
+      };
+      const fail = (status: WasmResult['status']) => {
+        if (failure) return;
+        failure = status;
+        this.kill();
+      };
+      const onAbort = () => fail('cancelled');
+      const timer = setTimeout(() => fail('timeout'), job.timeoutMs);
+      if (job.signal?.aborted) onAbort();
+      job.signal?.addEventListener('abort', onAbort, { once: true });
+
+      this.stdoutListener = (chunk) => {
+        if (outDone || failure) return;
+        const data = Buffer.concat([tail, chunk]);
+        const at = data.indexOf(marker);
+        const body = at >= 0 ? data.subarray(0, at) : data.subarray(0, Math.max(0, data.length - marker.length));
+        tail = at >= 0 ? Buffer.alloc(0) : data.subarray(body.length);
+        outBytes += body.length;
+        if (outBytes > job.maxOutputBytes) return fail('output-cap');
+        out.push(Buffer.from(body));
+        if (at >= 0) {
+          outDone = true;
+          finish();
+        }
+      };
+      this.stderrListener = (chunk) => {
+        if (errDone) return;
+        const data = Buffer.concat([errTail, chunk]);
+        const at = data.indexOf(marker);
+        const body = at >= 0 ? data.subarray(0, at) : data.subarray(0, Math.max(0, data.length - marker.length));
+        errTail = at >= 0 ? Buffer.alloc(0) : data.subarray(body.length);
+        if (errBytes < job.maxStderrBytes) {
+          const kept = body.subarray(0, job.maxStderrBytes - errBytes).toString('utf8');
+          errText += kept;
+          if (kept) job.onStderr?.(kept);
+        }
+        errBytes += body.length;
+        if (at >= 0) {
+          errDone = true;
+          finish();
+        }
+      };
+      this.results.push((message) => {
+        result = message;
+        finish();
+      });
+      const message = {
+        id,
+        digest: job.digest,
+        ...(job.module ? { module: Buffer.from(job.module).toString('base64') } : {}),
+        stdin: Buffer.from(job.stdin).toString('base64'),
+        args: job.args,
+        env: job.env,
+        preopens: job.preopens,
+        boundary,
+        memoryPages: job.memoryPages,
+      };
+      (this.child.stdin as Writable).write(frame(message));
+    });
+  }
+}
+
+class HostStartError extends Error {
+  constructor(readonly stderr: string) {
+    super(isSandboxSetupFailure(stderr) ? `sandbox setup failed: ${stderr.trim()}` : 'the WASM host exited at start');
+  }
+}
+
+/** Starts a WASM host for `profile` (sandboxed with bubblewrap unless the profile says `none`). */
+export function createWasmHost(profile: HostProfile, tools?: SandboxTools): WasmHost {
+  const sandbox =
+    tools ?? detectSandbox(profile.sandbox === 'none' ? 'none' : 'bwrap', { PATH: '/usr/local/bin:/usr/bin:/bin' });
+  return new Host(profile, sandbox);
+}

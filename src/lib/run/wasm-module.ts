@@ -1,0 +1,213 @@
+/**
+ * Reads a WASM binary's import and memory sections without compiling it, refuses what a run must not start
+ * (imports other than `wasi_snapshot_preview1` functions, memory over the cap, shared or 64-bit memory), and
+ * clamps a memory without a declared maximum to the cap so `memory.grow` past it returns -1 (V8 enforces a
+ * declared maximum). Pure.
+ */
+import { AionError } from '../errors/index.js';
+
+export const WASM_PAGE = 65536;
+export const WASI_MODULE = 'wasi_snapshot_preview1';
+
+export interface WasmImport {
+  module: string;
+  name: string;
+  kind: 'func' | 'table' | 'memory' | 'global' | 'tag';
+}
+
+export interface WasmMemory {
+  initial: number;
+  maximum?: number;
+  shared: boolean;
+  memory64: boolean;
+}
+
+export interface InspectedModule {
+  imports: WasmImport[];
+  memories: WasmMemory[];
+  exports: string[];
+}
+
+class Reader {
+  constructor(
+    readonly bytes: Uint8Array,
+    public pos = 0,
+  ) {}
+  byte(): number {
+    if (this.pos >= this.bytes.length) throw new RangeError('unexpected end of module');
+    return this.bytes[this.pos++]!;
+  }
+  u32(): number {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const b = this.byte();
+      result += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return result;
+      shift += 7;
+      if (shift > 63) throw new RangeError('LEB128 too long');
+    }
+  }
+  name(): string {
+    const len = this.u32();
+    const start = this.pos;
+    this.pos += len;
+    if (this.pos > this.bytes.length) throw new RangeError('unexpected end of module');
+    return Buffer.from(this.bytes.subarray(start, this.pos)).toString('utf8');
+  }
+  limits(): WasmMemory {
+    const flags = this.byte();
+    if (flags > 7) throw new RangeError(`bad limits flag ${flags}`);
+    const initial = this.u32();
+    const maximum = flags & 1 ? this.u32() : undefined;
+    return { initial, maximum, shared: (flags & 2) !== 0, memory64: (flags & 4) !== 0 };
+  }
+}
+
+const KINDS = ['func', 'table', 'memory', 'global', 'tag'] as const;
+
+function invalid(why: string): AionError {
+  return new AionError('EX021', `not a valid WASM module: ${why}`, {
+    hint: 'rebuild the module for wasm32-wasi (WASI preview 1)',
+  });
+}
+
+interface Section {
+  id: number;
+  start: number;
+  end: number;
+  headerStart: number;
+}
+
+function sections(bytes: Uint8Array): Section[] {
+  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d)
+    throw invalid('missing the \\0asm header');
+  if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0)
+    throw invalid('not a core module version 1 (components are not supported)');
+  const r = new Reader(bytes, 8);
+  const out: Section[] = [];
+  while (r.pos < bytes.length) {
+    const headerStart = r.pos;
+    const id = r.byte();
+    const size = r.u32();
+    const start = r.pos;
+    r.pos += size;
+    if (r.pos > bytes.length) throw invalid('a section runs past the end');
+    out.push({ id, start, end: r.pos, headerStart });
+  }
+  return out;
+}
+
+/** The imports, memories and export names of a module. Throws EX021 when it cannot be parsed. */
+export function inspectModule(bytes: Uint8Array): InspectedModule {
+  const imports: WasmImport[] = [];
+  const memories: WasmMemory[] = [];
+  const exports: string[] = [];
+  try {
+    for (const s of sections(bytes)) {
+      const r = new Reader(bytes.subarray(0, s.end), s.start);
+      if (s.id === 2) {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) {
+          const module = r.name();
+          const name = r.name();
+          const kindByte = r.byte();
+          const kind = KINDS[kindByte];
+          if (!kind) throw new RangeError(`bad import kind ${kindByte}`);
+          if (kind === 'func') r.u32();
+          else if (kind === 'table') {
+            r.byte();
+            r.limits();
+          } else if (kind === 'memory') memories.push(r.limits());
+          else if (kind === 'global') {
+            r.byte();
+            r.byte();
+          } else {
+            r.byte();
+            r.u32();
+          }
+          imports.push({ module, name, kind });
+        }
+      } else if (s.id === 5) {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) memories.push(r.limits());
+      } else if (s.id === 7) {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) {
+          exports.push(r.name());
+          r.byte();
+          r.u32();
+        }
+      }
+    }
+  } catch (err) {
+    if (err instanceof AionError) throw err;
+    throw invalid((err as Error).message);
+  }
+  return { imports, memories, exports };
+}
+
+function leb(value: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = value & 0x7f;
+    value = Math.floor(value / 128);
+    if (value !== 0) b |= 0x80;
+    out.push(b);
+  } while (value !== 0);
+  return out;
+}
+
+export interface PreparedModule {
+  bytes: Uint8Array;
+  inspected: InspectedModule;
+  /** Whether the memory section was rewritten to add the cap as maximum. */
+  clamped: boolean;
+}
+
+/**
+ * Checks a module against the run's rules and returns the bytes to run: EX021 for a forbidden import (anything
+ * but `wasi_snapshot_preview1` functions) or a missing `_start`/`memory` export; EX011 when a memory's initial
+ * size or declared maximum exceeds `capPages`. A memory without a maximum gets `capPages` as its maximum.
+ */
+export function prepareModule(bytes: Uint8Array, capPages: number): PreparedModule {
+  const inspected = inspectModule(bytes);
+  const forbidden = inspected.imports.filter((i) => i.module !== WASI_MODULE || i.kind !== 'func');
+  if (forbidden.length > 0) {
+    const list = forbidden.map((i) => `${i.module}.${i.name} (${i.kind})`).join(', ');
+    throw new AionError('EX021', `the module imports ${list}: only ${WASI_MODULE} functions are allowed`, {
+      hint: 'build the module as a WASI preview 1 command; host functions beyond WASI are not provided',
+    });
+  }
+  if (!inspected.exports.includes('_start') || !inspected.exports.includes('memory'))
+    throw new AionError('EX027', 'the module does not export `_start` and `memory`: it is not a WASI command', {
+      hint: 'build it as a WASI command (a `main`), not a reactor or library',
+    });
+  if (inspected.memories.length > 1) throw invalid('more than one memory');
+  const memory = inspected.memories[0];
+  if (!memory) return { bytes, inspected, clamped: false };
+  if (memory.shared || memory.memory64) throw invalid('shared and 64-bit memories are not supported');
+  const cap = `${(capPages * WASM_PAGE) / 1048576} MiB`;
+  if (memory.initial > capPages)
+    throw new AionError('EX011', `the module needs ${memory.initial} pages at start, over the memory cap ${cap}`, {
+      hint: 'raise runtime.resources.memory in aip.yaml',
+    });
+  if (memory.maximum !== undefined) {
+    if (memory.maximum > capPages)
+      throw new AionError(
+        'EX011',
+        `the module declares a maximum memory of ${(memory.maximum * WASM_PAGE) / 1048576} MiB, over the cap ${cap}`,
+        { hint: 'raise runtime.resources.memory in aip.yaml or lower the module maximum' },
+      );
+    return { bytes, inspected, clamped: false };
+  }
+  // Rewrite the memory section: limits flag 1 with max = cap.
+  const section = sections(bytes).find((s) => s.id === 5)!;
+  const body = [...leb(1), 1, ...leb(memory.initial), ...leb(capPages)];
+  const rewritten = Buffer.concat([
+    bytes.subarray(0, section.headerStart),
+    Buffer.from([5, ...leb(body.length), ...body]),
+    bytes.subarray(section.end),
+  ]);
+  return { bytes: rewritten, inspected, clamped: true };
+}
