@@ -9,7 +9,7 @@ import { daemonSettings } from '../lib/daemon/config.js';
 import { GpuScheduler, nvidiaSmiDiscover } from '../lib/daemon/gpu.js';
 import { daemonPaths } from '../lib/daemon/paths.js';
 import { selfIdentity } from '../lib/daemon/identity.js';
-import { createWasmRunner } from '../lib/daemon/runner.js';
+import { createLibraryRunner } from '../lib/daemon/library-runner.js';
 import type { Runner } from '../lib/daemon/types.js';
 import { libraryHandlers } from './handlers.js';
 import { JsonLog } from './log.js';
@@ -47,8 +47,7 @@ export async function startDaemon(options: StartOptions): Promise<DaemonServer> 
   const workers = settings.workers ?? (await machineCores());
   const log = new JsonLog(paths.log, 5 * 1024 * 1024, options.echo);
   const runner =
-    options.runner ??
-    createWasmRunner({ cacheBytes: settings.cacheBytes, workers, nodePath: process.execPath, minWorkers: 1 });
+    options.runner ?? createLibraryRunner({ env: options.env, paths: base, workers, nodePath: process.execPath });
   const gpu = new GpuScheduler(nvidiaSmiDiscover({ PATH: options.env.PATH ?? '/usr/bin:/bin' }));
   const watch = [join(base.config, USER_CONFIG_FILE), join(base.store, 'index.json')];
   if (loaded.projectFile) watch.push(loaded.projectFile, join(dirname(loaded.projectFile), 'aionctl.lock'));

@@ -75,13 +75,15 @@ interface RunRecord {
   priority: Priority;
   createdAt: number;
   envelope?: RunEnvelope;
-  done: Promise<RunEnvelope>;
+  /** A refusal before the run started (the CLI prints it as an error, not an envelope). */
+  error?: AionError;
+  done: Promise<void>;
 }
 
 interface QueueItem {
   record: RunRecord;
   request: RunRequest;
-  resolve: (e: RunEnvelope) => void;
+  resolve: () => void;
 }
 
 const MAX_RECORDS = 10_000;
@@ -353,8 +355,8 @@ export class DaemonServer {
       throw new HttpError(429, 'EX040', `the ${priority} queue is full (${this.options.maxQueue} runs waiting)`, {
         'retry-after': '1',
       });
-    let resolve!: (e: RunEnvelope) => void;
-    const done = new Promise<RunEnvelope>((r) => (resolve = r));
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
     const record: RunRecord = {
       id: randomUUID(),
       state: 'queued',
@@ -393,27 +395,29 @@ export class DaemonServer {
     record.state = 'running';
     this.emit('started', { id: record.id, cid: record.correlationId });
     const start = performance.now();
-    let envelope: RunEnvelope;
+    let ok = false;
     try {
-      envelope = await this.options.runner.run(request, { correlationId: record.correlationId });
+      record.envelope = await this.options.runner.run(request, { correlationId: record.correlationId });
+      ok = record.envelope.ok;
     } catch (err) {
-      envelope = crashEnvelope(err);
+      record.error = isAionError(err) ? err : new AionError('EX001', (err as Error).message, { cause: err });
+      if (!isAionError(err))
+        this.options.log.write('error', 'run crashed', { cid: record.correlationId, error: (err as Error).stack });
     }
-    const outcome = envelope.ok ? 'ok' : (envelope.error?.code ?? 'EX001');
+    const outcome = ok ? 'ok' : (record.envelope?.error?.code ?? record.error?.code ?? 'EX001');
     this.runsCounter.inc({ outcome });
     this.duration.observe({ outcome }, (performance.now() - start) / 1000);
     this.total.total++;
-    if (envelope.ok) this.total.ok++;
+    if (ok) this.total.ok++;
     else this.total.failed++;
     record.state = 'finished';
-    record.envelope = envelope;
     this.running--;
     this.lastActivity = Date.now();
-    this.emit('finished', { id: record.id, cid: record.correlationId, ok: envelope.ok, outcome });
-    if (!envelope.ok)
-      this.options.log.write('info', 'run failed', { cid: record.correlationId, id: record.id, outcome });
+    this.emit('finished', { id: record.id, cid: record.correlationId, ok, outcome });
+    if (!ok) this.options.log.write('info', 'run failed', { cid: record.correlationId, id: record.id, outcome });
     this.watchMore(this.options.runner.watched());
-    resolve(envelope);
+    this.watchMore(packageFiles(request));
+    resolve();
     this.pump();
   }
 
@@ -515,7 +519,12 @@ export class DaemonServer {
     if (runMatch) {
       const record = this.records.get(runMatch[1]!);
       if (!record) throw new HttpError(404, 'EX045', `no run ${runMatch[1]} (finished runs are kept for a while)`);
-      return this.send(res, 200, { id: record.id, state: record.state, envelope: record.envelope ?? null });
+      return this.send(res, 200, {
+        id: record.id,
+        state: record.state,
+        envelope: record.envelope ?? null,
+        error: record.error ? { code: record.error.code, message: record.error.message } : null,
+      });
     }
     if (method === 'POST' && url === '/v1/shutdown') {
       this.send(res, 202, { ok: true, pid: process.pid, draining: true });
@@ -570,7 +579,18 @@ export class DaemonServer {
             if (v.expires <= now || this.idempotency.size > MAX_RECORDS) this.idempotency.delete(k);
       }
     }
-    const envelope = await record.done;
+    await record.done;
+    const headers = { 'x-run-id': record.id, ...(replay ? { 'idempotent-replay': 'true' } : {}) };
+    if (record.error) {
+      const e = record.error;
+      return this.send(
+        res,
+        statusFor(e.code),
+        { error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } },
+        { ...headers, 'x-aionctl-exit': String(e.exitCode) },
+      );
+    }
+    const envelope = record.envelope!;
     const exit = envelope.ok ? 0 : exitCodeFor(envelope.error?.code ?? 'EX001');
     this.send(res, 200, envelope, {
       'x-run-id': record.id,
@@ -613,29 +633,14 @@ export class DaemonServer {
 }
 
 function statusFor(code: string): number {
+  if (code === 'EX042') return 413;
+  if (code === 'EX043') return 400;
   if (code.startsWith('CI') || code.startsWith('SC') || code.startsWith('MD')) return 400;
   if (code.startsWith('FS')) return 422;
   if (code.startsWith('ST')) return 403;
   if (code.startsWith('RG') || code.startsWith('NE')) return 502;
-  return 500;
-}
-
-function crashEnvelope(err: unknown): RunEnvelope {
-  const error = isAionError(err)
-    ? { code: err.code, message: err.message }
-    : { code: 'EX001', message: (err as Error).message };
-  return {
-    ok: false,
-    output: null,
-    error,
-    exitCode: null,
-    durationMs: 0,
-    attempts: 1,
-    runtime: 'unknown',
-    sandbox: 'none',
-    package: null,
-    limits: { timeoutMs: 0, memoryBytes: null, outputBytes: 0 },
-  };
+  if (code === 'EX001') return 500;
+  return 422; // the request was understood and refused (run preconditions, lifecycle)
 }
 
 /** True when something accepts connections on the socket (a live daemon), false for a stale file. */
@@ -658,4 +663,10 @@ export function socketAnswers(socket: string, timeoutMs = 1000): Promise<boolean
   });
 }
 
-export const DEFAULT_STATE_FILES = (storeDir: string): string[] => [join(storeDir, 'index.json')];
+/** A run of a package directory: its manifest and schema files are watched (their change is announced). */
+function packageFiles(request: RunRequest): string[] {
+  const dir = resolvePath(request.cwd, request.package);
+  const manifest = join(dir, 'aip.yaml');
+  if (!existsSync(manifest)) return [];
+  return [manifest, join(dir, 'schemas'), join(dir, 'module.wasm')].filter((f) => existsSync(f));
+}

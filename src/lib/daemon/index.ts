@@ -21,7 +21,7 @@ export {
   stopDaemon,
   type StopResult,
 } from './lifecycle.js';
-export { createWasmRunner, parseQuantity, type WasmRunnerOptions } from './runner.js';
+export { createLibraryRunner, type LibraryRunnerOptions, treeRss } from './library-runner.js';
 export { GpuScheduler, nvidiaSmiDiscover, type GpuDevice, type GpuLease } from './gpu.js';
 export { LruCache } from './lru.js';
 

@@ -21,21 +21,9 @@ export interface RunRequest {
   environment?: Record<string, string>;
 }
 
-/** The result envelope of `aionctl run --json`, byte-for-byte the same from the daemon and in-process. */
-export interface RunEnvelope {
-  ok: boolean;
-  output: unknown;
-  error: { code: string; message: string; hint?: string } | null;
-  exitCode: number | null;
-  durationMs: number;
-  attempts: number;
-  runtime: string;
-  sandbox: string;
-  package: { name: string; version: string; digest: string } | null;
-  limits: { timeoutMs: number; memoryBytes: number | null; outputBytes: number };
-  /** Raw output when it was not valid JSON (size-capped). */
-  rawOutput?: string;
-}
+/** The result envelope of `aionctl run --json` (the run library's), the same from the daemon and in-process. */
+export type { RunEnvelope } from '../run/index.js';
+import type { RunEnvelope } from '../run/index.js';
 
 export interface PoolStats {
   key: string;

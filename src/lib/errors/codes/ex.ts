@@ -64,17 +64,5 @@ export const EX_CODES: readonly ErrorCodeSpec[] = [
       'The daemon connection broke before an answer (daemon killed or crashed): rerun with --no-daemon or restart it.',
   },
   { code: 'EX045', summary: 'Unknown daemon route or run id (HTTP 404).' },
-  { code: 'EX046', summary: 'A warm host process crashed or ran past the run timeout; it was killed and replaced.' },
-  { code: 'EX047', summary: 'The module exited with a non-zero status (its code is in the envelope).' },
-  {
-    code: 'EX048',
-    summary: "The module's output is not JSON or fails the package's output schema (raw output kept, size-capped).",
-  },
-  { code: 'EX049', summary: "The run input fails the package's input schema; the module was not started." },
-  {
-    code: 'EX050',
-    summary:
-      "The package cannot run in the daemon's runner (unsupported runtime or module imports outside wasi_snapshot_preview1).",
-  },
-  { code: 'EX051', summary: 'No GPU with enough free memory became free before the run timeout.' },
+  { code: 'EX046', summary: 'No GPU with enough free memory became free in the daemon before the run timeout.' },
 ];
