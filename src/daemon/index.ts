@@ -47,7 +47,14 @@ export async function startDaemon(options: StartOptions): Promise<DaemonServer> 
   const workers = settings.workers ?? (await machineCores());
   const log = new JsonLog(paths.log, 5 * 1024 * 1024, options.echo);
   const runner =
-    options.runner ?? createLibraryRunner({ env: options.env, paths: base, workers, nodePath: process.execPath });
+    options.runner ??
+    createLibraryRunner({
+      env: options.env,
+      paths: base,
+      workers,
+      nodePath: process.execPath,
+      cacheBytes: Math.floor(settings.cacheBytes / 2),
+    });
   const gpu = new GpuScheduler(nvidiaSmiDiscover({ PATH: options.env.PATH ?? '/usr/bin:/bin' }));
   const watch = [join(base.config, USER_CONFIG_FILE), join(base.store, 'index.json')];
   if (loaded.projectFile) watch.push(loaded.projectFile, join(dirname(loaded.projectFile), 'aionctl.lock'));

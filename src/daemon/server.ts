@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AionError, exitCodeFor, isAionError } from '../lib/errors/index.js';
@@ -185,14 +185,16 @@ export class DaemonServer {
       help: 'Signature verifications answered from the verification cache.',
       registers: [this.metrics],
     });
-    const self = this;
+    const queues = this.queues;
+    const runner = options.runner;
+    const cacheStats = () => this.cacheStats();
     new Gauge({
       name: 'aionctl_daemon_queue_depth',
       help: 'Runs waiting, by priority.',
       labelNames: ['priority'],
       registers: [this.metrics],
       collect() {
-        for (const p of PRIORITIES) this.set({ priority: p }, self.queues[p].length);
+        for (const p of PRIORITIES) this.set({ priority: p }, queues[p].length);
       },
     });
     new Gauge({
@@ -201,7 +203,7 @@ export class DaemonServer {
       labelNames: ['pool', 'state'],
       registers: [this.metrics],
       collect() {
-        for (const p of self.options.runner.pools()) {
+        for (const p of runner.pools()) {
           this.set({ pool: p.key, state: 'busy' }, p.busy);
           this.set({ pool: p.key, state: 'idle' }, p.size - p.busy);
         }
@@ -214,7 +216,7 @@ export class DaemonServer {
         labelNames: ['cache'],
         registers: [this.metrics],
         collect() {
-          for (const c of self.cacheStats()) this.set({ cache: c.name }, c[kind]);
+          for (const c of cacheStats()) this.set({ cache: c.name }, c[kind]);
         },
       });
     }
@@ -416,7 +418,6 @@ export class DaemonServer {
     this.emit('finished', { id: record.id, cid: record.correlationId, ok, outcome });
     if (!ok) this.options.log.write('info', 'run failed', { cid: record.correlationId, id: record.id, outcome });
     this.watchMore(this.options.runner.watched());
-    this.watchMore(packageFiles(request));
     resolve();
     this.pump();
   }
@@ -661,12 +662,4 @@ export function socketAnswers(socket: string, timeoutMs = 1000): Promise<boolean
       resolve(false);
     });
   });
-}
-
-/** A run of a package directory: its manifest and schema files are watched (their change is announced). */
-function packageFiles(request: RunRequest): string[] {
-  const dir = resolvePath(request.cwd, request.package);
-  const manifest = join(dir, 'aip.yaml');
-  if (!existsSync(manifest)) return [];
-  return [manifest, join(dir, 'schemas'), join(dir, 'module.wasm')].filter((f) => existsSync(f));
 }

@@ -38,7 +38,11 @@ function subscribe(
           if (!type || !data) continue;
           const e = { type, data: JSON.parse(data) as Record<string, unknown> };
           events.push(e);
-          for (const w of [...waiters]) if (w.p(e)) (waiters.splice(waiters.indexOf(w), 1), w.r(e));
+          for (const w of [...waiters]) {
+            if (!w.p(e)) continue;
+            waiters.splice(waiters.indexOf(w), 1);
+            w.r(e);
+          }
         }
       });
       resolve({

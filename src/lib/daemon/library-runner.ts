@@ -5,10 +5,21 @@
  * bytes of RSS growth (its process tree, read from /proc); idle hosts beyond the total budget are closed, oldest
  * profile first.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import type { AionPaths, Env } from '../config/index.js';
-import { createWasmHost, type HostProfile, type HostProvider, runPackage, type WasmHost } from '../run/index.js';
-import type { PoolStats, RunContext, RunEnvelope, Runner, RunRequest } from './types.js';
+import {
+  createWasmHost,
+  type HostProfile,
+  type HostProvider,
+  type RunContext as LibraryContext,
+  type Runnable,
+  resolveRunnable,
+  runPackage,
+  type WasmHost,
+} from '../run/index.js';
+import { LruCache } from './lru.js';
+import type { CacheStats, PoolStats, RunContext, RunEnvelope, Runner, RunRequest } from './types.js';
 
 export interface LibraryRunnerOptions {
   /** The daemon's environment and paths (store, cache); secrets come from each request's `environment`. */
@@ -21,6 +32,42 @@ export interface LibraryRunnerOptions {
   maxHosts?: number;
   maxRuns?: number;
   maxRssGrowth?: number;
+  /** Byte budget of the resolved-package cache. */
+  cacheBytes?: number;
+}
+
+interface Resolved {
+  runnable: Runnable;
+  /** Every file and directory of the package with its size and mtime: a hit is revalidated against them. */
+  stamps: [string, string][];
+}
+
+const MAX_STAMPED = 2000;
+const REFERENCE_TTL_MS = 30_000;
+
+function stampOf(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.size}:${st.mtimeMs}:${st.ino}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/** The package directory's files and directories with their stamps (undefined when it is too big to track). */
+function stampTree(dir: string): [string, string][] | undefined {
+  const out: [string, string][] = [[dir, stampOf(dir)]];
+  const stack = [dir];
+  while (stack.length > 0) {
+    const d = stack.pop()!;
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      out.push([path, stampOf(path)]);
+      if (out.length > MAX_STAMPED) return undefined;
+      if (entry.isDirectory()) stack.push(path);
+    }
+  }
+  return out;
 }
 
 interface Slot {
@@ -179,10 +226,36 @@ class WarmHosts implements HostProvider {
 
 class LibraryRunner implements Runner {
   private readonly hosts: WarmHosts;
+  private readonly resolved: LruCache<Resolved>;
+  private readonly dirs = new Set<string>();
 
   constructor(private readonly options: LibraryRunnerOptions) {
     this.hosts = new WarmHosts(options);
+    this.resolved = new LruCache('packages', options.cacheBytes ?? 32 * 1024 * 1024);
   }
+
+  /**
+   * resolveRunnable with a cache: a package resolved before is reused while none of its files changed (sizes,
+   * mtimes and inodes of every file and directory are compared on each hit; the watcher also drops it at once).
+   * References (installed names, store and registry) are kept at most 30 s, so tag moves and policy edits apply.
+   */
+  private readonly resolve = async (spec: string, ctx: LibraryContext): Promise<Runnable> => {
+    const key = `${ctx.cwd}\0${spec}`;
+    const hit = this.resolved.get(key);
+    if (hit && hit.stamps.every(([path, stamp]) => stampOf(path) === stamp)) return hit.runnable;
+    if (hit) this.resolved.delete(key);
+    const runnable = await resolveRunnable(spec, ctx);
+    const stamps = stampTree(runnable.dir);
+    if (stamps) {
+      const directory = runnable.source === 'directory';
+      this.resolved.set(key, { runnable, stamps }, 4096 + JSON.stringify(runnable.manifest).length * 2, {
+        tags: [runnable.dir],
+        ...(directory ? {} : { ttlMs: REFERENCE_TTL_MS }),
+      });
+      this.dirs.add(runnable.dir);
+    }
+    return runnable;
+  };
 
   run(request: RunRequest, context: RunContext): Promise<RunEnvelope> {
     const env = request.environment ?? this.options.env;
@@ -200,6 +273,7 @@ class LibraryRunner implements Runner {
         env,
         paths: this.options.paths,
         hosts: this.hosts,
+        resolve: this.resolve,
         nodePath: this.options.nodePath,
         ...(context.signal ? { signal: context.signal } : {}),
       },
@@ -207,20 +281,25 @@ class LibraryRunner implements Runner {
   }
 
   watched(): string[] {
-    return [];
+    return [...this.dirs];
   }
 
-  invalidate(): string[] {
-    // The run library keys its caches by package digest (a changed file is a new digest): nothing to drop.
-    return [];
+  /** A file changed: drop the packages it belongs to (the run library's own caches are keyed by digest). */
+  invalidate(path: string): string[] {
+    if (/(^|\/)(aionctl\.lock|\.aionctl\.yaml|config\.yaml|index\.json)$/.test(path)) {
+      // Installed names, the trust policy or the store changed: every resolution may differ now.
+      this.dirs.clear();
+      return this.resolved.clear();
+    }
+    return this.resolved.dropWhere((dir) => path === dir || path.startsWith(dir + sep));
   }
 
   pools(): PoolStats[] {
     return this.hosts.stats();
   }
 
-  caches() {
-    return [];
+  caches(): CacheStats[] {
+    return [this.resolved.stats()];
   }
 
   close(): Promise<void> {

@@ -71,6 +71,14 @@ export class LruCache<V> {
     return dropped;
   }
 
+  /** Drops every entry one of whose tags satisfies `match`; returns the keys dropped. */
+  dropWhere(match: (tag: string) => boolean): string[] {
+    const dropped: string[] = [];
+    for (const [key, entry] of this.map) if (entry.tags.some(match)) dropped.push(key);
+    for (const key of dropped) this.delete(key);
+    return dropped;
+  }
+
   clear(): string[] {
     const keys = [...this.map.keys()];
     this.map.clear();
