@@ -6,6 +6,7 @@ import { stampBench } from './stamp.js';
 import { ociLocalBench } from './oci-local.js';
 import { ociBench } from './oci.js';
 import { signBench } from './sign.js';
+import { runBench } from './run.js';
 import { daemonBench } from './daemon.js';
 
 type Bench = () => Promise<Record<string, number | string>>;
@@ -17,6 +18,7 @@ const BENCHES: Record<string, Bench> = {
   'oci-local': ociLocalBench,
   oci: ociBench,
   sign: signBench,
+  run: runBench,
   daemon: daemonBench,
 };
 

@@ -84,3 +84,9 @@ echo "pulled $pull_digest into a fresh store and $work/pulled"
 diff -r "$pkg" "$work/pulled" >/dev/null || { echo "pulled files differ from the package" >&2; exit 1; }
 echo "push and pull digests match; files identical"
 unset COSIGN_PASSWORD
+
+echo "== aionctl run: the examples in the sandbox, and the verified pulled artifact (envelope)"
+chmod 755 "$work" # as root the sandbox runs as nobody, which must reach the package
+aionctl run "$work/examples/summarize-wasm" --input-json '{"text":"hello big world"}'
+echo '{"hello":"sandbox"}' | aionctl run "$work/examples/echo-subprocess"
+AIONCTL_HOME="$work/home-pull" aionctl run "oci:$work/pushed:demo" --input-json '{"from":"a verified artifact"}' --json

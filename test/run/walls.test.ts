@@ -14,6 +14,7 @@ import { runPackage } from '../../src/lib/run/index.js';
 import { tempDir } from '../helpers/cli.js';
 import {
   BIG_MAX,
+  ECHO as ECHO_WAT,
   context,
   FLOOD,
   FORBIDDEN_IMPORT,
@@ -240,5 +241,63 @@ process.stdout.write('{}');`),
     const env = await runPackage({ package: pkg, input: {} }, context(root));
     assert.equal(env.error?.code, 'EX013', JSON.stringify(env));
     assert.equal(existsSync(join(dir, 'evil.txt')), false);
+  });
+});
+
+describe('run walls: the sandbox itself', { timeout: 120_000 }, () => {
+  it('runs as uid 65534 with no capabilities, its own hostname and pid namespace, no network interfaces but lo', async () => {
+    const pkg = await makePackage(
+      join(root, 'whoami'),
+      scriptPackage(`import { readFileSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
+const status = readFileSync('/proc/self/status', 'utf8');
+const cap = /CapEff:\\s*(\\S+)/.exec(status)[1];
+process.stdout.write(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), cap, host: hostname(),
+  pid: process.pid, nets: Object.keys(networkInterfaces()), env: Object.keys(process.env).sort() }));`),
+    );
+    const env = await runPackage({ package: pkg, input: {} }, context(root, { SOME_VAR: 'x' }));
+    assert.equal(env.ok, true, JSON.stringify(env));
+    const out = env.output as Record<string, unknown>;
+    assert.equal(out.uid, 65534);
+    assert.equal(out.gid, 65534);
+    assert.equal(out.cap, '0000000000000000');
+    assert.equal(out.host, 'aionctl-sandbox');
+    assert.ok((out.pid as number) < 10, `pid ${String(out.pid)} is not in a new pid namespace`);
+    assert.deepEqual(out.nets, ['lo']);
+    assert.deepEqual(out.env, ['HOME', 'LANG', 'PATH', 'PWD', 'TMPDIR']); // SOME_VAR did not get in
+  });
+
+  it('a subprocess allocating past the memory cap fails with EX011', async () => {
+    const pkg = await makePackage(
+      join(root, 'oom'),
+      scriptPackage('const b = Buffer.alloc(600 * 1024 * 1024, 1); process.stdout.write(String(b.length));', {
+        runtime: { type: 'subprocess', command: ['node', 'main.mjs'], resources: { memory: '128Mi' } },
+      }),
+    );
+    const env = await runPackage({ package: pkg, input: {} }, context(root));
+    assert.equal(env.error?.code, 'EX011', JSON.stringify(env));
+  });
+
+  it('cancelling a run kills it (EX025)', async () => {
+    const pkg = await makePackage(join(root, 'cancel'), wasmPackage(LOOP, { policies: { timeout_ms: 60000 } }));
+    const controller = new AbortController();
+    const ctx = context(root);
+    ctx.signal = controller.signal;
+    ctx.onEvent = (e) => {
+      if (e.type === 'start') setTimeout(() => controller.abort(), 300);
+    };
+    const env = await runPackage({ package: pkg, input: {} }, ctx);
+    assert.equal(env.error?.code, 'EX025');
+  });
+
+  it('an installed package runs by its name from .aionctl/packages/NAME', async () => {
+    const project = join(root, 'project');
+    await makePackage(join(project, '.aionctl', 'packages', 'echo_pkg'), wasmPackage(ECHO_WAT, { name: 'echo_pkg' }));
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(project, 'sub'), { recursive: true });
+    const env = await runPackage({ package: 'echo_pkg', input: { a: 1 } }, context(join(project, 'sub')));
+    assert.equal(env.ok, true, JSON.stringify(env));
+    assert.deepEqual(env.output, { a: 1 });
+    assert.equal(env.package.name, 'echo_pkg');
   });
 });

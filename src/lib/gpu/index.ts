@@ -51,12 +51,21 @@ export interface DiscoverOptions {
 
 export const NVIDIA_QUERY = '--query-gpu=index,uuid,name,memory.total,memory.used,utilization.gpu,driver_version';
 
+function definedEnv(env: Env): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
 function tool(command: string, args: string[], env: Env, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       command,
       args,
-      { env: { PATH: env.PATH ?? '/usr/bin:/bin' }, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 << 20 },
+      {
+        env: { ...definedEnv(env), PATH: env.PATH ?? '/usr/bin:/bin' },
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+        maxBuffer: 4 << 20,
+      },
       (err, stdout, stderr) => {
         if (err) {
           const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: unknown };

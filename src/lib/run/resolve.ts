@@ -7,7 +7,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AionError, isAionError } from '../errors/index.js';
+import { writeFileAtomic } from '../fs/index.js';
+import type { AgentPackage } from '../manifest/index.js';
 import type { RunContext, Runnable, RunnableSource } from './types.js';
 
 export const INSTALLED_DIR = join('.aionctl', 'packages');
@@ -57,14 +60,47 @@ function recordedDigest(dir: string): string | undefined {
   return undefined;
 }
 
-async function loadRunnable(dir: string, source: RunnableSource, digest?: string): Promise<Runnable> {
+/** The agent-package schema: part of the validation cache key, so a schema change revalidates. */
+const PACKAGE_SCHEMA = fileURLToPath(new URL('../../../../manifests/agent-package.schema.json', import.meta.url));
+
+/**
+ * Validates the package through the manifests library, once per content digest: the validated manifest is kept
+ * under the cache (keyed by the files' digest and the schema), so a repeat run skips loading ajv and yaml.
+ */
+async function validatedManifest(dir: string, contentDigest: string, cacheDir: string): Promise<AgentPackage> {
+  const schema = createHash('sha256').update(readFileSync(PACKAGE_SCHEMA)).digest('hex').slice(0, 16);
+  const file = join(cacheDir, 'run', 'validated', `${contentDigest.slice('sha256:'.length)}-${schema}.json`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as AgentPackage;
+  } catch {
+    // not validated yet
+  }
   const { loadPackage } = await import('../manifest/package.js');
-  const loaded = loadPackage(dir);
-  const { metadata } = loaded.manifest;
+  const { manifest } = loadPackage(dir);
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFileAtomic(file, JSON.stringify(manifest), { fsync: false });
+  } catch {
+    // a read-only cache only costs speed
+  }
+  return manifest;
+}
+
+async function loadRunnable(dir: string, source: RunnableSource, ctx: RunContext, digest?: string): Promise<Runnable> {
+  const root = resolve(dir);
+  if (!existsSync(join(root, 'aip.yaml'))) {
+    // The manifests library gives the canonical "not a package" error (SC018).
+    const { loadPackage } = await import('../manifest/package.js');
+    loadPackage(root);
+  }
+  const contentDigest = await directoryDigest(root);
+  const manifest = await validatedManifest(root, contentDigest, ctx.paths.cache);
+  const { metadata } = manifest;
   return {
-    dir: loaded.dir,
-    manifest: loaded.manifest,
-    identity: { name: metadata.name, version: metadata.version, digest: digest ?? (await directoryDigest(dir)) },
+    dir: root,
+    manifest,
+    identity: { name: metadata.name, version: metadata.version, digest: digest ?? contentDigest },
+    contentDigest,
     source,
   };
 }
@@ -119,9 +155,9 @@ export async function materialize(
  */
 export async function resolveRunnable(spec: string, ctx: RunContext): Promise<Runnable> {
   const path = isAbsolute(spec) ? spec : resolve(ctx.cwd, spec);
-  if (isDirectory(path)) return loadRunnable(path, 'directory');
+  if (isDirectory(path)) return loadRunnable(path, 'directory', ctx);
   const installed = findInstalled(spec, ctx.cwd);
-  if (installed) return loadRunnable(installed, 'installed', recordedDigest(installed));
+  if (installed) return loadRunnable(installed, 'installed', ctx, recordedDigest(installed));
   const looksLikeRef = spec.includes(':') || spec.includes('@') || spec.includes('/');
   if (!looksLikeRef)
     throw new AionError('EX028', `${spec} is not a package directory or an installed package`, {
@@ -129,7 +165,7 @@ export async function resolveRunnable(spec: string, ctx: RunContext): Promise<Ru
     });
   try {
     const { dir, digest, source } = await materialize(spec, ctx);
-    return await loadRunnable(dir, source, digest);
+    return await loadRunnable(dir, source, ctx, digest);
   } catch (err) {
     if (isAionError(err) && err.code === 'RG001')
       throw new AionError('EX028', `${spec} is not a package directory, an installed package or a reference`, {

@@ -150,6 +150,8 @@ function classifyWasm(r: WasmResult, limits: RunLimits): RunError | null {
       const text = `${r.message ?? ''}\n${r.stderr}`;
       if (/^bwrap: /m.test(text))
         return { code: 'EX012', message: `the sandbox could not be set up: ${text.trim().split('\n')[0]}` };
+      if (/signal SIGXCPU/.test(text))
+        return { code: 'EX024', message: `the module used up its CPU time limit (${limits.cpuSeconds} s)` };
       return { code: 'EX030', message: `the WASM host failed: ${(r.message ?? '').split('\n')[0]}` };
     }
     case 'trap':
@@ -214,7 +216,7 @@ export async function runPackage(request: RunRequest, ctx: RunContext): Promise<
     throw new AionError('EX027', `runtime.type ${String(runtime)} is not supported`);
 
   // Everything that can refuse happens before anything starts.
-  const schemas = await compileSchemas(runnable);
+  const schemas = await compileSchemas(runnable, { cacheDir: ctx.paths.cache });
   if (schemas.input && !schemas.input(request.input))
     throw new AionError('EX014', `the input does not match the input schema: ${schemaErrorText(schemas.input)}`, {
       hint: `see ${manifest.entrypoints?.schema?.input} in the package`,

@@ -1,38 +1,90 @@
-/** A package's input and output JSON Schemas, compiled once per package digest (the daemon reuses the cache). */
+/**
+ * A package's input and output JSON Schemas, compiled once per package content digest: in memory (the daemon
+ * reuses it) and, with a cache directory, as ajv standalone code on disk so a cold run skips loading ajv.
+ */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { ValidateFunction } from 'ajv';
+import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { AionError } from '../errors/index.js';
+import { writeFileAtomic } from '../fs/index.js';
 import type { Runnable } from './types.js';
 
+/** An ajv validate function (standalone or compiled). */
+export interface SchemaValidator {
+  (data: unknown): boolean;
+  errors?: Array<{ instancePath?: string; message?: string }> | null;
+}
+
 export interface CompiledSchemas {
-  input?: ValidateFunction;
-  output?: ValidateFunction;
+  input?: SchemaValidator;
+  output?: SchemaValidator;
 }
 
 const cache = new Map<string, CompiledSchemas>();
+const require = createRequire(import.meta.url);
+/** Bumped when the generated code's shape changes. */
+const CODE_VERSION = 'v1';
 
-export async function compileSchemas(runnable: Runnable): Promise<CompiledSchemas> {
-  const hit = cache.get(runnable.identity.digest);
+function loadStandalone(file: string): SchemaValidator | undefined {
+  try {
+    return require(file) as SchemaValidator;
+  } catch {
+    return undefined;
+  }
+}
+
+async function compileOne(
+  runnable: Runnable,
+  which: 'input' | 'output',
+  file: string,
+  cacheDir: string | undefined,
+): Promise<SchemaValidator> {
+  const cached = cacheDir
+    ? join(cacheDir, 'run', 'schemas', `${runnable.contentDigest.slice(7)}-${which}-${CODE_VERSION}.cjs`)
+    : undefined;
+  const hit = cached ? loadStandalone(cached) : undefined;
+  if (hit) return hit;
+  const Ajv2020 = (await import('ajv/dist/2020.js')).default.default;
+  const addFormats = (await import('ajv-formats')).default.default;
+  const ajv = new Ajv2020({ allErrors: true, strict: false, code: { source: true } });
+  addFormats(ajv);
+  let validate;
+  try {
+    validate = ajv.compile(JSON.parse(readFileSync(join(runnable.dir, file), 'utf8')) as object);
+  } catch (err) {
+    throw new AionError('SC001', `cannot compile the package schema ${file}: ${(err as Error).message}`, {
+      hint: `run: aionctl validate ${runnable.dir}`,
+    });
+  }
+  if (cached) {
+    try {
+      const standalone = (await import('ajv/dist/standalone/index.js')).default.default;
+      // The generated CommonJS requires ajv's runtime helpers: point them at this installation.
+      const code = standalone(ajv, validate).replace(
+        /require\("([^"]+)"\)/g,
+        (_m, id: string) => `require(${JSON.stringify(require.resolve(id))})`,
+      );
+      await mkdir(dirname(cached), { recursive: true });
+      await writeFileAtomic(cached, code, { fsync: false });
+    } catch {
+      // a read-only cache only costs speed
+    }
+  }
+  return validate as SchemaValidator;
+}
+
+export async function compileSchemas(
+  runnable: Runnable,
+  options: { cacheDir?: string } = {},
+): Promise<CompiledSchemas> {
+  const hit = cache.get(runnable.contentDigest);
   if (hit) return hit;
   const schema = runnable.manifest.entrypoints?.schema;
   const compiled: CompiledSchemas = {};
-  if (schema?.input || schema?.output) {
-    const { userAjv } = await import('../manifest/schemas.js');
-    const ajv = userAjv();
-    const load = (file: string) => {
-      try {
-        return ajv.compile(JSON.parse(readFileSync(join(runnable.dir, file), 'utf8')) as object);
-      } catch (err) {
-        throw new AionError('SC001', `cannot compile the package schema ${file}: ${(err as Error).message}`, {
-          hint: `run: aionctl validate ${runnable.dir}`,
-        });
-      }
-    };
-    if (schema.input) compiled.input = load(schema.input);
-    if (schema.output) compiled.output = load(schema.output);
-  }
-  cache.set(runnable.identity.digest, compiled);
+  if (schema?.input) compiled.input = await compileOne(runnable, 'input', schema.input, options.cacheDir);
+  if (schema?.output) compiled.output = await compileOne(runnable, 'output', schema.output, options.cacheDir);
+  cache.set(runnable.contentDigest, compiled);
   return compiled;
 }
 
@@ -42,7 +94,7 @@ export function schemaCacheSize(): number {
 }
 
 /** ajv's errors as one line. */
-export function schemaErrorText(validate: ValidateFunction): string {
+export function schemaErrorText(validate: SchemaValidator): string {
   return (validate.errors ?? [])
     .slice(0, 3)
     .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`)

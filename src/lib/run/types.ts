@@ -106,6 +106,8 @@ export interface Runnable {
   dir: string;
   manifest: AgentPackage;
   identity: PackageIdentity;
+  /** sha256 over the files on disk (what caches of validated manifests and compiled schemas are keyed by). */
+  contentDigest: string;
   source: RunnableSource;
 }
 

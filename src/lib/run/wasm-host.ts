@@ -117,10 +117,11 @@ class Host implements WasmHost {
     });
     (this.child.stdin as Writable).on('error', () => undefined);
     this.child.on('error', (err) => rejectReady(err));
-    this.child.on('close', () => {
+    this.child.on('close', (code, signal) => {
       this.exited = true;
       rejectReady(new HostStartError(this.startupStderr));
-      for (const r of this.results.splice(0)) r({ type: 'result', status: 'host-exited' });
+      const message = `the WASM host exited (${signal ? `signal ${signal}` : `status ${code}`})`;
+      for (const r of this.results.splice(0)) r({ type: 'result', status: 'host-exited', message });
       for (const w of this.exitWaiters.splice(0)) w();
     });
   }
