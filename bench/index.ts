@@ -9,6 +9,7 @@ import { signBench } from './sign.js';
 import { packIgnoreBench } from './pack-ignore.js';
 import { runBench } from './run.js';
 import { installBench } from './install.js';
+import { daemonBench } from './daemon.js';
 
 type Bench = () => Promise<Record<string, number | string>>;
 
@@ -22,6 +23,7 @@ const BENCHES: Record<string, Bench> = {
   'pack-ignore': packIgnoreBench,
   run: runBench,
   install: installBench,
+  daemon: daemonBench,
 };
 
 const only = process.argv.slice(2);

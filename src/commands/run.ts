@@ -46,6 +46,9 @@ export default class Run extends BaseCommand {
       multiple: true,
       multipleNonGreedy: true,
     }),
+    'no-daemon': Flags.boolean({
+      description: 'Run in this process even when a daemon is up (also AIONCTL_DAEMON=off); see aionctl daemon.',
+    }),
     sandbox: Flags.string({
       description: 'auto (bubblewrap, refuse without it), bwrap, or none (unconfined: only when asked, warns).',
       options: ['auto', 'bwrap', 'none'],

@@ -208,7 +208,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** Runs a package: see the module comment. */
 export async function runPackage(request: RunRequest, ctx: RunContext): Promise<RunEnvelope> {
   const started = performance.now();
-  const runnable = await resolveRunnable(request.package, ctx);
+  const runnable = await (ctx.resolve ?? resolveRunnable)(request.package, ctx);
   ctx.onEvent?.({ type: 'resolved', package: runnable.identity, source: runnable.source });
   const { manifest } = runnable;
   const runtime = manifest.runtime.type;

@@ -42,6 +42,8 @@ export interface RunContext {
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
   hosts?: HostProvider;
+  /** Replaces resolveRunnable (the daemon passes a cached one: same result, revalidated by file stamps). */
+  resolve?: (spec: string, ctx: RunContext) => Promise<Runnable>;
   /** The node binary for the WASM host (default: the running one). */
   nodePath?: string;
 }

@@ -47,4 +47,22 @@ export const EX_CODES: readonly ErrorCodeSpec[] = [
   },
   { code: 'EX029', summary: '`--dir` or `--env` asks for more than the package manifest permits.' },
   { code: 'EX030', summary: 'The run could not be started (the runtime or host process failed to start).' },
+  {
+    code: 'EX040',
+    summary: "The daemon's run queue for this priority is full (HTTP 429): retry after the Retry-After delay.",
+  },
+  {
+    code: 'EX041',
+    summary:
+      'The daemon is draining (stopping) and takes no new work (HTTP 503): retry, the client starts a fresh one.',
+  },
+  { code: 'EX042', summary: 'A daemon request body is over the size cap (HTTP 413).' },
+  { code: 'EX043', summary: "A daemon request is malformed: not JSON, or fails the endpoint's schema (HTTP 400)." },
+  {
+    code: 'EX044',
+    summary:
+      'The daemon connection broke before an answer (daemon killed or crashed): rerun with --no-daemon or restart it.',
+  },
+  { code: 'EX045', summary: 'Unknown daemon route or run id (HTTP 404).' },
+  { code: 'EX046', summary: 'No GPU with enough free memory became free in the daemon before the run timeout.' },
 ];

@@ -1,0 +1,57 @@
+/** The aionctl daemon: lifecycle, client, paths and the types the run library and the server share. */
+import type { Env } from '../config/index.js';
+import { daemonPaths } from './paths.js';
+export * from './types.js';
+export { DaemonClient, answerError } from './client.js';
+export { daemonPaths, checkPrivateDir, type DaemonPaths, MAX_SOCKET_PATH } from './paths.js';
+export { selfIdentity } from './identity.js';
+export { daemonSettings, DAEMON_DEFAULTS, type DaemonSettings } from './config.js';
+export {
+  cleanStale,
+  daemonLogs,
+  daemonStatus,
+  type DaemonRecord,
+  ensurePrivateDir,
+  pidAlive,
+  probe,
+  readRecord,
+  startDaemon,
+  type StartResult,
+  type StatusResult,
+  stopDaemon,
+  type StopResult,
+} from './lifecycle.js';
+export { createLibraryRunner, type LibraryRunnerOptions, treeRss } from './library-runner.js';
+export { GpuScheduler, nvidiaSmiDiscover, type GpuDevice, type GpuLease } from './gpu.js';
+export { LruCache } from './lru.js';
+
+/**
+ * Runs a daemon in this process until it stops (`daemon start --foreground`, service managers). Resolves with the
+ * reason it stopped. SIGTERM/SIGINT drain first.
+ */
+export async function runForeground(options: {
+  env: Env;
+  cwd: string;
+  echo?: (line: string) => void;
+  signals?: NodeJS.EventEmitter;
+}): Promise<string> {
+  const { startDaemon: start } = await import('../../daemon/index.js');
+  return new Promise((resolve, reject) => {
+    start({ env: options.env, cwd: options.cwd, echo: options.echo, onStopped: resolve }).then((server) => {
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) options.signals?.on(signal, () => void server.stop(signal));
+    }, reject);
+  });
+}
+
+export type DaemonMode = 'auto' | 'off' | 'require';
+
+/** AIONCTL_DAEMON=auto|off|require (default auto); anything else is auto. */
+export function daemonMode(env: Env, noDaemonFlag = false): DaemonMode {
+  if (noDaemonFlag) return 'off';
+  const v = env.AIONCTL_DAEMON;
+  return v === 'off' || v === 'require' ? v : 'auto';
+}
+
+export function socketPathFor(env: Env): string {
+  return daemonPaths(env).socket;
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  checkPrivateDir,
+  daemonPaths,
+  daemonSettings,
+  GpuScheduler,
+  LruCache,
+  MAX_SOCKET_PATH,
+  nvidiaSmiDiscover,
+} from '../../src/lib/daemon/index.js';
+import { parseRunArgv } from '../../src/lib/daemon/fast-run.js';
+import { AionError } from '../../src/lib/errors/index.js';
+import { tempHome } from './helpers.js';
+
+const FAKE_NVSMI = `#!/bin/sh
+case "\${FAKE_NVSMI:-ok}" in
+  hang) exec sleep 3600 ;;
+  garbage) echo "not,csv"; exit 0 ;;
+esac
+echo "0, GPU-1111, NVIDIA H100 80GB HBM3, 81559, 1024"
+echo "1, GPU-6666, NVIDIA H100 80GB HBM3, 81559, 80000"
+`;
+
+describe('daemon units', () => {
+  let home: Awaited<ReturnType<typeof tempHome>>;
+  before(async () => {
+    home = await tempHome();
+  });
+  after(() => home.cleanup());
+
+  it('LRU evicts by bytes, honours TTL and drops by tag', () => {
+    let now = 0;
+    const c = new LruCache<string>('t', 100, () => now);
+    c.set('a', 'A', 40, { tags: ['/p/a'] });
+    c.set('b', 'B', 40);
+    assert.equal(c.get('a'), 'A'); // a is now the most recent
+    c.set('c', 'C', 40); // over 100: b (least recent) goes
+    assert.deepEqual([c.peek('a'), c.peek('b'), c.peek('c')], ['A', undefined, 'C']);
+    assert.equal(c.bytes, 80);
+    c.set('huge', 'H', 101);
+    assert.equal(c.peek('huge'), undefined);
+    c.set('t', 'T', 10, { ttlMs: 5 });
+    now = 10;
+    assert.equal(c.get('t'), undefined);
+    assert.deepEqual(c.dropTagged('/p/a'), ['a']);
+    assert.deepEqual(c.stats().entries, 1);
+  });
+
+  it('socket paths: per store, short fallback for long homes', () => {
+    const a = daemonPaths({ AIONCTL_HOME: '/h1' });
+    const b = daemonPaths({ AIONCTL_HOME: '/h2' });
+    assert.equal(a.dir, '/h1/run');
+    assert.notEqual(a.socket, b.socket);
+    const long = daemonPaths({ AIONCTL_HOME: `/${'d'.repeat(120)}` });
+    assert.ok(long.longSocket);
+    assert.ok(Buffer.byteLength(long.socket) <= MAX_SOCKET_PATH);
+    assert.equal(daemonPaths({ XDG_RUNTIME_DIR: '/run/user/7', HOME: '/home/x' }).dir, '/run/user/7/aionctl');
+  });
+
+  it('checkPrivateDir refuses a wide mode and a symlink', async () => {
+    const ok = join(home.path, 'ok');
+    assert.equal(checkPrivateDir(ok), undefined);
+    const wide = join(home.path, 'wide');
+    await mkdir(wide, { mode: 0o700 });
+    await chmod(wide, 0o770);
+    assert.match(checkPrivateDir(wide)!.problem, /mode is 770/);
+    const link = join(home.path, 'link');
+    await symlink(ok, link);
+    assert.match(checkPrivateDir(link)!.problem, /symbolic link/);
+  });
+
+  it('the fast path takes only the flags it knows', () => {
+    assert.deepEqual(parseRunArgv(['pkg', '--input-json', '{}', '--json', '--timeout=50']), {
+      pkg: 'pkg',
+      inputJson: '{}',
+      json: true,
+      timeout: 50,
+      env: [],
+      dirs: [],
+    });
+    assert.equal(parseRunArgv(['pkg', '--help']), undefined);
+    assert.equal(parseRunArgv(['pkg', '--debug']), undefined);
+    assert.equal(parseRunArgv(['a', 'b']), undefined);
+    assert.equal(parseRunArgv(['pkg', '--timeout', 'x']), undefined);
+  });
+
+  it('daemon settings: defaults, values, LC036 for bad ones', () => {
+    assert.equal(daemonSettings({}).idleTimeoutMs, 30 * 60_000);
+    assert.equal(daemonSettings({ daemon: { maxQueue: 3 } }).maxQueue, 3);
+    for (const bad of [{ idleTimeoutMs: -1 }, { workers: 0 }, { nope: 1 }, 'x'])
+      assert.throws(
+        () => daemonSettings({ daemon: bad as never }),
+        (e: AionError) => e.code === 'LC036',
+      );
+  });
+
+  it('GPU slots: one per device with enough free memory; a hung nvidia-smi is cut off', async () => {
+    const bin = join(home.path, 'fakebin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'nvidia-smi'), FAKE_NVSMI, { mode: 0o755 });
+    const PATH = `${bin}:${process.env.PATH}`;
+    const gpus = new GpuScheduler(nvidiaSmiDiscover({ PATH }));
+    await gpus.start();
+    assert.equal(gpus.devices().length, 2);
+    const first = await gpus.acquire(10_000);
+    assert.equal(first.device.uuid, 'GPU-1111'); // GPU 1 has only ~1.5 GiB free
+    let second: string | undefined;
+    const pending = gpus.acquire(10_000).then((l) => ((second = l.device.uuid), l));
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(second, undefined, 'queued while the only fitting device is busy');
+    first.release();
+    const lease = await pending;
+    assert.equal(second, 'GPU-1111');
+    lease.release();
+    await assert.rejects(gpus.acquire(100_000), /no GPU has/);
+    gpus.stop();
+    const t = Date.now();
+    const hung = await nvidiaSmiDiscover({ PATH, FAKE_NVSMI: 'hang' }, 300)();
+    assert.deepEqual(hung, []);
+    assert.ok(Date.now() - t < 5000);
+    assert.deepEqual(await nvidiaSmiDiscover({ PATH, FAKE_NVSMI: 'garbage' })(), []);
+  });
+});
