@@ -122,3 +122,5 @@ chmod 755 "$work" # as root the sandbox runs as nobody, which must reach the pac
 aionctl run "$work/examples/summarize-wasm" --input-json '{"text":"hello big world"}'
 echo '{"hello":"sandbox"}' | aionctl run "$work/examples/echo-subprocess"
 AIONCTL_HOME="$work/home-pull" aionctl run "oci:$work/pushed:demo" --input-json '{"from":"a verified artifact"}' --json
+echo "== aionctl run NAME: the installed package, by name, from the project (envelope)"
+in_project run summarize_text --input-json '{"text":"installed, verified and run"}' --json

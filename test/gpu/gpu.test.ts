@@ -131,7 +131,7 @@ describe('gpu policy in runs and gpu ls', { timeout: 60_000 }, () => {
     );
   });
 
-  it('a WASM package cannot require a GPU (EX027)', async () => {
+  it('a WASM package cannot require a GPU: a validation error (SC006) before anything starts', async () => {
     const pkg = await makePackage(
       join(root, 'wasm-gpu'),
       wasmPackage(printModule('{}'), {
@@ -143,7 +143,8 @@ describe('gpu policy in runs and gpu ls', { timeout: 60_000 }, () => {
       }),
     );
     await assert.rejects(runPackage({ package: pkg, input: {} }, context(root, { PATH: fakePath })), (err: unknown) => {
-      assert.ok(isAionError(err) && err.code === 'EX027', String(err));
+      assert.ok(isAionError(err) && err.code === 'SC006', String(err));
+      assert.match(String(err), /wasm module cannot use a GPU/);
       return true;
     });
   });

@@ -269,6 +269,14 @@ describe('aionctl run (CLI)', { timeout: 400_000 }, () => {
       join(home, 'config', 'config.yaml'),
       `trust:\n  - match: "summarize_text"\n    keys: ["${join(root, 'runkey.pub')}"]\n`,
     );
+    // The refusal quarantined the digest: a later signature does not release it silently (ST013) ...
+    const held = await runCli(['run', 'summarize_text:1.3.0', '--input-json', '{"text":"a b"}'], { env: e, cwd: root });
+    assert.equal(held.code, 6, held.stderr);
+    assert.match(held.stderr, /ST013/);
+    const digest = (JSON.parse(packed.stdout) as { digest: string }).digest;
+    const released = await runCli(['quarantine', 'rm', digest], { env: e });
+    assert.equal(released.code, 0, released.stderr);
+    // ... only `aionctl quarantine rm` does.
     const ok = await runCli(['run', 'summarize_text:1.3.0', '--input-json', '{"text":"a b"}', '--json'], {
       env: e,
       cwd: root,
