@@ -79,6 +79,7 @@ export default class Login extends BaseCommand {
     }
     if (!username || !password) throw new AionError('CI003', 'the user name and password must not be empty');
     const target = connectRegistry(ref, {
+      env: process.env,
       insecure: flags.insecure,
       credential: { username, password },
       maxRetries: 1,
@@ -88,7 +89,7 @@ export default class Login extends BaseCommand {
     } finally {
       await target.close();
     }
-    const { location } = await storeCredential(ref.registry, { username, password });
+    const { location } = await storeCredential(ref.registry, { username, password }, process.env);
     this.log(`Login succeeded: ${username}@${ref.registry} (credentials stored in ${location})`);
     return { registry: ref.registry, username, storedIn: location };
   }

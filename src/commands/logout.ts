@@ -19,7 +19,7 @@ export default class Logout extends BaseCommand {
   async run(): Promise<LogoutResultJson> {
     const { args } = await this.parse(Logout);
     const ref = parseRegistryHost(args.host);
-    const removed = await eraseCredential(ref.registry);
+    const removed = await eraseCredential(ref.registry, process.env);
     this.log(removed ? `Removed credentials for ${ref.registry}` : `Not logged in to ${ref.registry}`);
     return { registry: ref.registry, removed };
   }

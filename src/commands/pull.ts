@@ -9,9 +9,11 @@ import {
   pullArtifact,
   type PullOptions,
   requireSelector,
+  type Target,
 } from '../lib/oci/index.js';
 import {
   assertNotQuarantined,
+  openSignatureRepository,
   type PolicyVerification,
   PULL_REFERRER_POLICY,
   verifyAgainstPolicy,
@@ -69,6 +71,7 @@ export default class Pull extends BaseCommand {
     const env = process.env;
     const paths = resolvePaths(env);
     let verify: PullOptions<PolicyVerification | null>['verify'];
+    let signatureTarget: Target | undefined;
     if (flags['insecure-skip-verify']) {
       this.warnLine(`signature verification is OFF (--insecure-skip-verify): ${args.ref} is stored unverified`);
       // Quarantine holds even without verification: only `aionctl quarantine rm` releases a digest.
@@ -80,7 +83,14 @@ export default class Pull extends BaseCommand {
       const loaded = await loadConfig(process.cwd(), paths.config);
       for (const w of loaded.warnings) this.warnLine(w);
       // Verify the exact digest about to be copied, so a tag moved in between cannot slip through.
-      verify = (target, pinned) => verifyAgainstPolicy(target, pinned, loaded.config, { paths, env });
+      // $COSIGN_REPOSITORY: signatures kept in another repository, as `sign` and `verify` use it.
+      signatureTarget = await openSignatureRepository({
+        env,
+        plainHttp: flags['plain-http'],
+        registry: connectOptions(flags, (m) => this.warnLine(m)),
+      });
+      const options = { paths, env, ...(signatureTarget ? { signatureTarget } : {}) };
+      verify = (target, pinned) => verifyAgainstPolicy(target, pinned, loaded.config, options);
     }
     const source = await openTarget(ref, { env, registry: connectOptions(flags, (m) => this.warnLine(m)) });
     const progress = createProgress({ silent: flags.quiet || this.jsonEnabled(), verb: 'pulled' });
@@ -116,6 +126,7 @@ export default class Pull extends BaseCommand {
     } finally {
       await progress.finish();
       await source.close();
+      await signatureTarget?.close();
     }
   }
 }

@@ -38,7 +38,7 @@ export default class Validate extends BaseCommand {
   async run(): Promise<ValidationReport> {
     const { argv, flags } = await this.parse(Validate);
     const paths = argv.length > 0 ? (argv as string[]) : ['.'];
-    const report = validatePaths(paths);
+    const report = validatePaths(paths, { cwd: process.cwd() });
     assertSomethingToValidate(report, paths);
     const { summary } = report;
     this.setExitCode(summary.unreadable > 0 ? EXIT.INPUT : summary.errors > 0 ? EXIT.CHECK_FAILED : EXIT.OK);

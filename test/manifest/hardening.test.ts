@@ -63,7 +63,7 @@ describe('validate: the reference AIP and runtime.module (issue 9.2)', { timeout
     const built = join(dir.path, 'built');
     await cp(REFERENCE, built, { recursive: true });
     await writeFile(join(built, 'module.wasm'), WASM);
-    assert.equal(validatePaths([built]).diagnostics.length, 0);
+    assert.equal(validatePaths([built], { cwd: process.cwd() }).diagnostics.length, 0);
     assert.equal(loadPackage(built).manifest.runtime.module, 'module.wasm');
   });
 
@@ -73,7 +73,7 @@ describe('validate: the reference AIP and runtime.module (issue 9.2)', { timeout
     await writeFile(join(pkg, 'module.wasm'), WASM);
     const text = await readFile(join(pkg, 'aip.yaml'), 'utf8');
     await writeFile(join(pkg, 'aip.yaml'), text.replace('required: false', 'required: true'));
-    const report = validatePaths([pkg]);
+    const report = validatePaths([pkg], { cwd: process.cwd() });
     assert.equal(report.summary.errors, 1);
     assert.equal(report.diagnostics[0]?.code, 'SC006');
     assert.match(report.diagnostics[0]!.message, /gpu\.required must be false: a wasm module cannot use a GPU/);
@@ -81,7 +81,11 @@ describe('validate: the reference AIP and runtime.module (issue 9.2)', { timeout
       join(pkg, 'aip.yaml'),
       text.replace('required: false', 'required: true').replace('type: wasm', 'type: subprocess\n  command: [x]'),
     );
-    assert.equal(validatePaths([pkg]).summary.errors, 0, 'a subprocess package may require one');
+    assert.equal(
+      validatePaths([pkg], { cwd: process.cwd() }).summary.errors,
+      0,
+      'a subprocess package may require one',
+    );
   });
 });
 
@@ -118,7 +122,7 @@ describe('validate: hostile sizes (issue 10.14)', { timeout: 600_000 }, () => {
     const file = join(dir.path, 'big.onex.yaml');
     await writeFile(file, [...lines, 'k2s: 2', ''].join('\n'));
     assert.ok((await stat(file)).size < 1024 * 1024);
-    const report = validatePaths([file]);
+    const report = validatePaths([file], { cwd: process.cwd() });
     assert.deepEqual(
       report.diagnostics.map((d) => [d.code, d.line, d.message]),
       [['SC002', 120_001, 'duplicate key "k2s": map keys must be unique']],
@@ -138,7 +142,7 @@ describe('validate: hostile sizes (issue 10.14)', { timeout: 600_000 }, () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /SC021 {2}input schema "in\.json" nests deeper than 128 levels/);
     const big = await pkgWith('big', `{"description":"${'x'.repeat(MAX_IO_SCHEMA_BYTES)}"}`);
-    const b = validatePaths([big]);
+    const b = validatePaths([big], { cwd: process.cwd() });
     assert.equal(b.diagnostics[0]?.code, 'SC021');
     assert.match(b.diagnostics[0]!.message, /limited to 1048576 bytes/);
   });
@@ -149,12 +153,12 @@ describe('validate: hostile sizes (issue 10.14)', { timeout: 600_000 }, () => {
       await truncate(path, 3 * 1024 ** 3);
     });
     const before = process.memoryUsage().rss;
-    const report = validatePaths([pkg]);
+    const report = validatePaths([pkg], { cwd: process.cwd() });
     assert.deepEqual(report.diagnostics, []);
     assert.ok(process.memoryUsage().rss - before < 256 * 1024 ** 2, 'the module was not read whole');
     execFileSync('truncate', ['-s', '0', join(pkg, 'm.wasm')]);
     execFileSync('truncate', ['-s', '3G', join(pkg, 'm.wasm')]);
-    const bad = validatePaths([pkg]);
+    const bad = validatePaths([pkg], { cwd: process.cwd() });
     assert.equal(bad.diagnostics[0]?.code, 'SC015');
   });
 });

@@ -98,6 +98,20 @@ describe('sign / verify on the real registry (distribution 2.8)', { timeout: 240
     assert.equal(v.code, 0, v.stdout + v.stderr);
     const none = await cli(['verify', `${registry.host}/team/sep:1.0.0`, '--key', join(home.path, 'k1.pub'), '--json']);
     assert.equal(errorCode(none), 'ST001');
+    // pull honours $COSIGN_REPOSITORY too: the trust policy finds the signature where sign put it.
+    const project = join(home.path, 'sep-project');
+    await mkdir(project, { recursive: true });
+    await writeFile(
+      join(project, '.aionctl.yaml'),
+      `trust:\n  - match: "${registry.host}/team/sep"\n    keys: ["${join(home.path, 'k1.pub')}"]\n`,
+      { mode: 0o644 },
+    );
+    const pulled = await runCli(['pull', `${registry.host}/team/sep:1.0.0`, '--json', '-q'], {
+      cwd: project,
+      env: { AIONCTL_HOME: home.path, AIONCTL_REGISTRY_RETRIES: '0', ...env },
+    });
+    assert.equal(pulled.code, 0, pulled.stdout + pulled.stderr);
+    assert.equal(parseJson<{ digest: string }>(pulled).digest, a.digest);
   });
 });
 

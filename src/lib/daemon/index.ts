@@ -1,7 +1,19 @@
 /** The aionctl daemon: lifecycle, client, paths and the types the run library and the server share. */
 import type { Env } from '../config/index.js';
 import { daemonPaths } from './paths.js';
-export * from './types.js';
+export {
+  type CacheStats,
+  type DaemonStatus,
+  type Health,
+  type PoolStats,
+  PRIORITIES,
+  type Priority,
+  PROTOCOL,
+  type RunContext,
+  type RunEnvelope,
+  type Runner,
+  type RunRequest,
+} from './types.js';
 export { DaemonClient, answerError } from './client.js';
 export { daemonPaths, checkPrivateDir, type DaemonPaths, MAX_SOCKET_PATH } from './paths.js';
 export { selfIdentity } from './identity.js';

@@ -72,8 +72,8 @@ export function validateSource(source: SourceDocument, kind: ManifestKind | unde
 }
 
 /** Parses and validates every file, then runs the cross-file checks per directory. Never throws for bad input. */
-export function validatePaths(paths: readonly string[], options: { cwd?: string } = {}): ValidationReport {
-  const cwd = options.cwd ?? process.cwd();
+export function validatePaths(paths: readonly string[], options: { cwd: string }): ValidationReport {
+  const cwd = options.cwd;
   const display = (file: string) => {
     const rel = relative(cwd, resolve(cwd, file));
     return rel.startsWith('..') ? resolve(cwd, file) : rel;

@@ -17,7 +17,7 @@ import { ANNOTATIONS } from './media-types.js';
 import { assertRepository } from './names.js';
 import type { ArtifactReference, Descriptor } from './types.js';
 
-export function storeRoot(env: Env = process.env): string {
+export function storeRoot(env: Env): string {
   return resolvePaths(env).store;
 }
 
@@ -40,7 +40,7 @@ export function assertStoreName(name: string): string {
 }
 
 /** The store seen as one repository: tags are the versions of package `repository`. */
-export function openStore(repository: string, env: Env = process.env): LayoutTarget {
+export function openStore(repository: string, env: Env): LayoutTarget {
   assertStoreName(repository);
   return new LayoutTarget(storeRoot(env), { refPrefix: `${repository}:`, name: `store ${repository}` });
 }
@@ -74,7 +74,7 @@ export interface StoreEntry {
 }
 
 /** Every `NAME:TAG` in the store, sorted. */
-export async function listStore(env: Env = process.env): Promise<StoreEntry[]> {
+export async function listStore(env: Env): Promise<StoreEntry[]> {
   const index = await new LayoutTarget(storeRoot(env), { name: 'store' }).readIndex();
   const out: StoreEntry[] = [];
   for (const d of index.manifests) {

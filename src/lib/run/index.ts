@@ -1,5 +1,24 @@
 /** Running agent packages: WASM (WASI, in a sandboxed Node host) and sandboxed subprocesses, JSON in and out. */
-export * from './types.js';
+export {
+  type DirGrant,
+  type HostProfile,
+  type HostProvider,
+  type PackageIdentity,
+  type RunContext,
+  type RunEnvelope,
+  type RunError,
+  type RunEvent,
+  type RunLimits,
+  type Runnable,
+  type RunnableSource,
+  type RunRequest,
+  type RuntimeKind,
+  type SandboxKind,
+  type SandboxMode,
+  type WasmHost,
+  type WasmJob,
+  type WasmResult,
+} from './types.js';
 export { runPackage, preparedModule } from './runner.js';
 export { resolveRunnable, materialize, findInstalled, directoryDigest, INSTALLED_DIR } from './resolve.js';
 export { compileSchemas, schemaCacheSize, type CompiledSchemas } from './schemas.js';

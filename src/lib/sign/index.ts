@@ -1,17 +1,157 @@
 /** Signing and verification: cosign-compatible keys, classic `.sig` signatures, Sigstore bundles, trust policy. */
-export * from './attachment.js';
-export * from './bundle.js';
-export * from './encrypted-key.js';
-export * from './identity.js';
-export * from './key-source.js';
-export * from './keyless.js';
-export * from './keys.js';
-export * from './payload.js';
-export * from './verify-classic.js';
-export * from './engine.js';
-export * from './cli-support.js';
-export * from './cache.js';
-export * from './policy.js';
-export * from './quarantine.js';
-export * from './sbom.js';
-export * from './verify-options.js';
+export {
+  type AttachmentKind,
+  attachmentTag,
+  buildSignatureManifest,
+  type BuiltSignatureManifest,
+  CERTIFICATE_ANNOTATION,
+  CHAIN_ANNOTATION,
+  isDuplicateSignature,
+  manifestDigest,
+  MAX_SIGNATURE_LAYERS,
+  MAX_SIGNATURE_MANIFEST_BYTES,
+  OCI_CONFIG_MEDIA_TYPE,
+  parseSignatureManifest,
+  REKOR_BUNDLE_ANNOTATION,
+  sha256Digest,
+  SIGNATURE_ANNOTATION,
+  signatureConfig,
+  type SignatureLayer,
+} from './attachment.js';
+export {
+  buildKeyBundle,
+  bundlePayload,
+  type BundleVerifyOptions,
+  COSIGN_SIGN_PREDICATE,
+  IN_TOTO_PAYLOAD_TYPE,
+  MAX_BUNDLE_BYTES,
+  parseBundle,
+  signStatement,
+  verifyBundle,
+} from './bundle.js';
+export {
+  ACCEPTED_SCRYPT_N,
+  COSIGN_KEY_LABEL,
+  decryptPrivateKey,
+  DEFAULT_SCRYPT_N,
+  encryptPrivateKey,
+  parsePemBlocks,
+  type PemBlock,
+  SIGSTORE_KEY_LABEL,
+  toPem,
+} from './encrypted-key.js';
+export { type DockerName, identityMismatch, normaliseRepository, parseDockerName } from './identity.js';
+export { type Env, fingerprints, keySource, type KeySource, type Signer } from './key-source.js';
+export {
+  type CertificatePolicy,
+  checkCertificateIdentity,
+  fulcioIssuer,
+  parseCertificates,
+  parseRekorSet,
+  type RekorSet,
+  sanEntries,
+  verifyChain,
+  verifyRekorSet,
+} from './keyless.js';
+export {
+  assertSupportedKey,
+  encryptSigningKey,
+  generateSigningKey,
+  isEncryptedKeyPem,
+  keyFingerprint,
+  keyHint,
+  loadPrivateKey,
+  loadPublicKey,
+  MIN_RSA_BITS,
+  publicKeyPem,
+  signBytes,
+  type SigningKey,
+  spkiDer,
+  verifyBytes,
+} from './keys.js';
+export {
+  buildPayload,
+  MAX_PAYLOAD_BYTES,
+  parsePayload,
+  SIMPLE_SIGNING_TYPE,
+  type SimpleSigningPayload,
+} from './payload.js';
+export {
+  mergeReports,
+  requireVerified,
+  type SignatureFailure,
+  type VerificationReport,
+  type VerifiedSignature,
+  type VerifyOptions,
+  verifySignatureLayers,
+} from './verify-classic.js';
+export {
+  type ArtifactVerification,
+  type ArtifactVerifyOptions,
+  fetchSmallBlob,
+  isNotFound,
+  type KeyObject,
+  pushBundleReferrer,
+  readClassicSignatures,
+  resolveArtifact,
+  signArtifact,
+  type SignOptions,
+  type SignResult,
+  verifyArtifact,
+} from './engine.js';
+export {
+  assertAbsent,
+  defaultIdentity,
+  type KeyFilesResult,
+  openArtifact,
+  type OpenArtifactOptions,
+  type OpenedArtifact,
+  openSignatureRepository,
+  parseAnnotations,
+  writeKeyPair,
+  writePrivateKey,
+} from './cli-support.js';
+export {
+  CACHE_KEY_FILE,
+  type CacheEntry,
+  cacheKey,
+  type CacheLocation,
+  openVerifiedCache,
+  type VerifiedCache,
+} from './cache.js';
+export {
+  createPolicyVerifier,
+  findTrustRule,
+  type PolicyContext,
+  type PolicyOptions,
+  type PolicyVerification,
+  type PolicyVerifier,
+  trustRules,
+  verifyAgainstPolicy,
+} from './policy.js';
+export {
+  addToQuarantine,
+  assertNotQuarantined,
+  isQuarantined,
+  listQuarantine,
+  quarantineDir,
+  type QuarantineRecord,
+  removeFromQuarantine,
+} from './quarantine.js';
+export {
+  type AttachedSbom,
+  attachSbom,
+  findSbomManifests,
+  findSboms,
+  generateSpdx,
+  getSbom,
+  MAX_SBOM_BYTES,
+  MAX_SBOM_CANDIDATES,
+  PULL_REFERRER_POLICY,
+  SBOM_MEDIA_TYPES,
+  type SbomCandidate,
+  sbomMediaType,
+  type SbomVerification,
+  verifiedSboms,
+} from './sbom.js';
+export { loadVerifyOptions, type VerifySpec } from './verify-options.js';

@@ -15,7 +15,7 @@ import { isAbsolute, join } from 'node:path';
 import picomatch from 'picomatch';
 import type { AionConfig, AionPaths, TrustRule } from '../config/index.js';
 import { AionError, isAionError } from '../errors/index.js';
-import { formatReference } from '../oci/reference.js';
+import { formatReference, requireSelector } from '../oci/reference.js';
 import type { ArtifactReference, ReadTarget } from '../oci/types.js';
 import { openVerifiedCache, type VerifiedCache } from './cache.js';
 import { defaultIdentity } from './cli-support.js';
@@ -106,8 +106,7 @@ export function createPolicyVerifier(config: AionConfig, context: PolicyContext)
     async verify(target, ref) {
       const name = defaultIdentity(ref);
       const shown = formatReference(ref);
-      const selector = ref.digest ?? ref.tag;
-      if (!selector) throw new AionError('RG020', `${shown} names no tag or digest`);
+      const selector = requireSelector(ref, 'a trust-policy check');
       const artifact = await resolveArtifact(target, selector);
       if (quarantine) await assertNotQuarantined(context.paths, artifact.digest);
       /** Records a refused artifact in the quarantine list and hands the error back to be thrown. */

@@ -35,7 +35,7 @@ export type { Env };
 
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 
-export function dockerConfigPath(env: Env = process.env): string {
+export function dockerConfigPath(env: Env): string {
   const dir = env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker');
   return join(dir, 'config.json');
 }
@@ -132,7 +132,7 @@ function decodeAuth(entry: NonNullable<DockerConfig['auths']>[string]): Credenti
 }
 
 /** Credentials for a registry host, or undefined (anonymous). */
-export async function getCredential(host: string, env: Env = process.env): Promise<Credential | undefined> {
+export async function getCredential(host: string, env: Env): Promise<Credential | undefined> {
   const config = await loadDockerConfig(dockerConfigPath(env));
   const helper = helperFor(config, host);
   if (helper) {
@@ -177,7 +177,7 @@ async function writeConfig(path: string, config: DockerConfig): Promise<void> {
 export async function storeCredential(
   host: string,
   credential: { username: string; password: string },
-  env: Env = process.env,
+  env: Env,
 ): Promise<{ location: string }> {
   const path = dockerConfigPath(env);
   const config = await loadDockerConfig(path);
@@ -197,7 +197,7 @@ export async function storeCredential(
 }
 
 /** Removes stored credentials for a host; false when there were none. */
-export async function eraseCredential(host: string, env: Env = process.env): Promise<boolean> {
+export async function eraseCredential(host: string, env: Env): Promise<boolean> {
   const path = dockerConfigPath(env);
   const config = await loadDockerConfig(path);
   let removed = false;

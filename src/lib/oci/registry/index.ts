@@ -62,7 +62,8 @@ export interface ConnectOptions extends RegistryTargetOptions {
 /** Opens a registry repository as a Target, credentials from Docker's config.json (looked up once per host). */
 export function connectRegistry(reference: RegistryReference, options: ConnectOptions = {}): RegistryTarget {
   const cache = new Map<string, Promise<Credential | undefined>>();
-  const env = options.env ?? process.env;
+  // No ambient environment: callers pass theirs (the daemon serves clients with different ones).
+  const env = options.env ?? {};
   const http = new RegistryHttp({
     insecure: options.insecure,
     onWarning: options.onWarning,
