@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -88,15 +89,24 @@ export async function startRegistry(options: TestRegistryOptions = {}): Promise<
       options.extraConfig ?? '',
     ].join('\n');
     await writeFile(join(dir, 'config.yml'), config);
-    const child = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout?.on('data', (d) => (output += d));
-    child.stderr?.on('data', (d) => (output += d));
+    // The log goes to a file, not a pipe: a caller that blocks its event loop (spawnSync in the benches) would stop
+    // draining a pipe, and once its 64 KiB filled the registry would hang on every response it logs (each 404).
+    const logPath = join(dir, `registry-${attempt}.log`);
+    const logFd = openSync(logPath, 'w');
+    const child = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', logFd, logFd] });
+    closeSync(logFd);
+    const readLog = () => {
+      try {
+        return readFileSync(logPath, 'utf8');
+      } catch {
+        return '';
+      }
+    };
     try {
-      await waitUntilUp(host, child, () => output);
+      await waitUntilUp(host, child, readLog);
     } catch (err) {
       child.kill('SIGKILL');
-      if (attempt < 2 && /address already in use/.test(output)) continue;
+      if (attempt < 2 && /address already in use/.test(readLog())) continue;
       await rm(dir, { recursive: true, force: true });
       throw err;
     }
