@@ -3,7 +3,7 @@
 // (target <= 2x); (3) a cold `install` of 50 small signed packages from a real docker-registry, packages/s,
 // against `skopeo copy` of the same 50 (which neither resolves nor verifies). Medians.
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveGraph } from '../src/lib/resolve/index.js';
@@ -149,6 +149,7 @@ async function coldBench(
     const skopeo: number[] = [];
     for (let i = 0; i < 3; i++) {
       const out = join(root, `skopeo${i}`);
+      await mkdir(out, { recursive: true }); // skopeo's oci: transport creates the layout, not its parent
       const start = process.hrtime.bigint();
       for (const p of fifty)
         time(
