@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, connectOptions, registryFlags } from '../lib/cli/index.js';
 import { resolvePaths } from '../lib/config/index.js';
-import { install, type InstallResult, progressLine, summaryLine } from '../lib/install/index.js';
+import { install, type InstallOptions, type InstallResult, progressLine, summaryLine } from '../lib/install/index.js';
 
 export const installFlags = {
   ...registryFlags,
@@ -12,6 +12,34 @@ export const installFlags = {
   offline: Flags.boolean({ description: 'Use only the local store; NE020 names anything missing.' }),
   concurrency: Flags.integer({ description: 'Packages fetched in parallel.', default: 4, min: 1, max: 32 }),
 };
+
+type InstallFlagValues = { frozen?: boolean; offline: boolean; concurrency: number; quiet: boolean } & Parameters<
+  typeof connectOptions
+>[0];
+
+/**
+ * The one `install()` call behind install, update and uninstall: flags mapped, one progress line per package on
+ * stderr (stdout stays for --json), warnings through the command.
+ */
+export async function installWithFlags(
+  flags: InstallFlagValues,
+  io: { silent: boolean; diag: (line: string) => void; warn: (line: string) => void },
+  extra: Partial<InstallOptions>,
+): Promise<InstallResult> {
+  return install({
+    cwd: process.cwd(),
+    env: process.env,
+    paths: resolvePaths(process.env),
+    ...(flags.frozen !== undefined ? { frozen: flags.frozen } : {}),
+    offline: flags.offline,
+    concurrency: flags.concurrency,
+    registry: connectOptions(flags, io.warn),
+    onEvent: (e) => {
+      if (!io.silent) io.diag(progressLine(e));
+    },
+    ...extra,
+  });
+}
 
 export default class Install extends BaseCommand {
   static override summary = 'Install the packages .aionctl.yaml declares (or add NAME[@RANGE]), verified and locked.';
@@ -39,20 +67,11 @@ export default class Install extends BaseCommand {
   async run(): Promise<InstallResult> {
     const { argv, flags } = await this.parse(Install);
     const silent = flags.quiet || this.jsonEnabled();
-    const result = await install({
-      cwd: process.cwd(),
-      env: process.env,
-      paths: resolvePaths(process.env),
-      add: argv as string[],
-      ...(flags.modules ? { modulesFile: flags.modules } : {}),
-      ...(flags.frozen !== undefined ? { frozen: flags.frozen } : {}),
-      offline: flags.offline,
-      concurrency: flags.concurrency,
-      registry: connectOptions(flags, (m) => this.warnLine(m)),
-      onEvent: (e) => {
-        if (!silent) this.log(progressLine(e));
-      },
-    });
+    const result = await installWithFlags(
+      flags,
+      { silent, diag: (l) => this.diag(l), warn: (m) => this.warnLine(m) },
+      { add: argv as string[], ...(flags.modules ? { modulesFile: flags.modules } : {}) },
+    );
     if (!silent) this.diag(summaryLine(result));
     return result;
   }

@@ -1,8 +1,7 @@
 import { Args } from '@oclif/core';
-import { BaseCommand, connectOptions } from '../lib/cli/index.js';
-import { resolvePaths } from '../lib/config/index.js';
-import { install, type InstallResult, progressLine, summaryLine } from '../lib/install/index.js';
-import { installFlags } from './install.js';
+import { BaseCommand } from '../lib/cli/index.js';
+import { type InstallResult, summaryLine } from '../lib/install/index.js';
+import { installFlags, installWithFlags } from './install.js';
 
 export default class Update extends BaseCommand {
   static override summary = 'Re-resolve packages within their ranges and rewrite aionctl.lock.';
@@ -16,19 +15,12 @@ export default class Update extends BaseCommand {
   async run(): Promise<InstallResult> {
     const { argv, flags } = await this.parse(Update);
     const silent = flags.quiet || this.jsonEnabled();
-    const result = await install({
-      cwd: process.cwd(),
-      env: process.env,
-      paths: resolvePaths(process.env),
-      update: argv as string[],
-      frozen: flags.frozen ?? false,
-      offline: flags.offline,
-      concurrency: flags.concurrency,
-      registry: connectOptions(flags, (m) => this.warnLine(m)),
-      onEvent: (e) => {
-        if (!silent) this.log(progressLine(e));
-      },
-    });
+    // frozen defaults to off here: updating or removing means the lockfile is meant to change.
+    const result = await installWithFlags(
+      { ...flags, frozen: flags.frozen ?? false },
+      { silent, diag: (l) => this.diag(l), warn: (m) => this.warnLine(m) },
+      { update: argv as string[] },
+    );
     if (!silent) this.diag(summaryLine(result));
     return result;
   }

@@ -98,13 +98,9 @@ function scratchBase(ctx: RunContext): string {
 
 function classifySubprocess(r: SubprocessResult, limits: RunLimits, tools: SandboxTools): RunError | null {
   const tail = r.stderr.slice(-4096);
+  const shared = sharedStatusError(r.status, limits);
+  if (shared) return shared;
   switch (r.status) {
-    case 'timeout':
-      return { code: 'EX010', message: `the run exceeded its timeout of ${limits.timeoutMs} ms and was killed` };
-    case 'output-cap':
-      return { code: 'EX018', message: `the module wrote more than ${limits.maxOutputBytes} bytes of output` };
-    case 'cancelled':
-      return { code: 'EX025', message: 'the run was cancelled' };
     case 'spawn-failed':
       return { code: 'EX030', message: `the module could not be started: ${r.message ?? 'unknown error'}` };
     case 'exit':
@@ -136,14 +132,24 @@ function lastLine(text: string): string {
   ).slice(0, 300);
 }
 
-function classifyWasm(r: WasmResult, limits: RunLimits): RunError | null {
-  switch (r.status) {
+/** The outcomes both runtimes report the same way (one code, one message). */
+function sharedStatusError(status: string, limits: RunLimits): RunError | null {
+  switch (status) {
     case 'timeout':
       return { code: 'EX010', message: `the run exceeded its timeout of ${limits.timeoutMs} ms and was killed` };
     case 'output-cap':
       return { code: 'EX018', message: `the module wrote more than ${limits.maxOutputBytes} bytes of output` };
     case 'cancelled':
       return { code: 'EX025', message: 'the run was cancelled' };
+    default:
+      return null;
+  }
+}
+
+function classifyWasm(r: WasmResult, limits: RunLimits): RunError | null {
+  const shared = sharedStatusError(r.status, limits);
+  if (shared) return shared;
+  switch (r.status) {
     case 'memory':
       return { code: 'EX011', message: `the module reached the memory cap (${limits.memoryBytes} bytes)` };
     case 'host-failed': {
