@@ -89,6 +89,59 @@ export function locateBlock(text: string, pos: number, style: CommentStyle, file
   return { start: first.start, end: closer.next, fields, line: lineNumberAt(text, first.start) };
 }
 
+/** A double-quoted value JSON reads as its inner text: no escape, no quote, no control character. */
+const PLAIN_QUOTED = /^"[^"\\\x00-\x1f]*"$/;
+
+/**
+ * The block at `pos` when it is in the canonical form this tool writes (exact opener and closer lines, one
+ * `key: value` per line, every line ending in `eol`): found with one pass and no YAML. Undefined whenever anything
+ * differs, even harmlessly: `locateBlock` then decides (and reports errors) as it always has.
+ */
+export function locateCanonical(text: string, pos: number, style: CommentStyle, eol: string): FoundBlock | undefined {
+  const { opener, closer } = style;
+  if (!text.startsWith(opener, pos) || !text.startsWith(eol, pos + opener.length)) return undefined;
+  const linePrefix = style.kind === 'line' ? `${style.prefix} ` : '';
+  const fieldsStart = pos + opener.length + eol.length;
+  const fields: Fields = new Map();
+  let at = fieldsStart;
+  for (;;) {
+    const lineEnd = text.indexOf(eol, at);
+    if (lineEnd < 0) return undefined;
+    if (lineEnd - at === closer.length && text.startsWith(closer, at)) {
+      // A second opener inside the block (MD002) is for locateBlock to report.
+      const opener2 = text.indexOf(OPEN_TEXT, fieldsStart);
+      if (fields.size === 0 || (opener2 >= 0 && opener2 < at)) return undefined;
+      return { start: pos, end: lineEnd + eol.length, fields, line: lineNumberAt(text, pos) };
+    }
+    if (linePrefix) {
+      if (!text.startsWith(linePrefix, at)) return undefined;
+      at += linePrefix.length;
+    }
+    const colon = text.indexOf(': ', at);
+    if (colon <= at || colon >= lineEnd) return undefined;
+    const key = text.slice(at, colon);
+    if ((!KNOWN_FIELDS.has(key) && !SIMPLE_KEY.test(key)) || fields.has(key)) return undefined;
+    const raw = text.slice(colon + 2, lineEnd);
+    let value: unknown;
+    if (raw.charCodeAt(0) === 34) {
+      if (PLAIN_QUOTED.test(raw)) value = raw.slice(1, -1);
+      else {
+        // Escapes: JSON decides, as parseSimple does; a raw CR or LF inside would be a line break to locateBlock.
+        if (raw.includes('\r') || raw.includes('\n')) return undefined;
+        try {
+          value = JSON.parse(raw) as unknown;
+        } catch {
+          return undefined;
+        }
+        if (typeof value !== 'string') return undefined;
+      }
+    } else if (isSafePlain(raw)) value = raw;
+    else return undefined;
+    fields.set(key, value);
+    at = lineEnd + eol.length;
+  }
+}
+
 /** The YAML between the delimiters: `# `-prefixed lines lose their prefix; raw YAML (ONEX's YAML form) is kept. */
 function extractYaml(
   text: string,

@@ -104,17 +104,44 @@ const renderedText = new Map<string, string>();
 
 /** One `key: value` line (JSON text is valid YAML, so non-plain values are written as JSON). */
 export function renderField(key: string, value: unknown): string {
-  const k = SAFE_KEY.test(key) ? key : quoteOneLine(key);
+  return `${renderKey(key)}: ${renderValue(key, value)}`;
+}
+
+/** The key as `renderField` writes it. */
+export function renderKey(key: string): string {
+  return KNOWN_FIELDS.has(key) || SAFE_KEY.test(key) ? key : quoteOneLine(key);
+}
+
+/** The value as `renderField` writes it. */
+export function renderValue(key: string, value: unknown): string {
   if (typeof value === 'string') {
-    if (ALWAYS_QUOTED.has(key)) return `${k}: ${quoteOneLine(value)}`;
+    if (ALWAYS_QUOTED.has(key)) return quoteOneLine(value);
     let v = renderedText.get(value);
     if (v === undefined) {
       v = isSafePlain(value) ? value : quoteOneLine(value);
       if (renderedText.size < 4096) renderedText.set(value, v);
     }
-    return `${k}: ${v}`;
+    return v;
   }
-  return `${k}: ${value === undefined ? 'null' : escapeTerminators(JSON.stringify(value) ?? 'null')}`;
+  return value === undefined ? 'null' : escapeTerminators(JSON.stringify(value) ?? 'null');
+}
+
+/** Printable ASCII without `"` and `\`: JSON quotes it as is, so the quoted text is `"` + value + `"`. */
+const QUOTES_AS_IS = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * Does `text` hold the value as `renderValue` writes it, starting at `pos`? Returns the offset past it, or -1.
+ * Allocates nothing for the usual values (uuids, timestamps, hashes, names).
+ */
+export function matchValue(text: string, pos: number, key: string, value: unknown): number {
+  if (typeof value === 'string' && ALWAYS_QUOTED.has(key) && QUOTES_AS_IS.test(value)) {
+    const close = pos + 1 + value.length;
+    return text.charCodeAt(pos) === 34 && text.startsWith(value, pos + 1) && text.charCodeAt(close) === 34
+      ? close + 1
+      : -1;
+  }
+  const v = renderValue(key, value);
+  return text.startsWith(v, pos) ? pos + v.length : -1;
 }
 
 export { canonicalJson };

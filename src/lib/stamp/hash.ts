@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, type Fields } from './fields.js';
+import { canonicalJson, FIELD_ORDER, type Fields } from './fields.js';
 
 /** The fields that do not take part in the hash: the hash itself, and the time it last changed. */
 const UNSEALED = new Set(['hash', 'last_modified_at']);
+
+/** The sealed known fields in code-unit order: the whole key list of a block without unknown keys. */
+const SEALED_KNOWN = FIELD_ORDER.filter((k) => !UNSEALED.has(k)).sort(byCodeUnit);
+/** `"key":` of each, so the header is built without stringifying keys per file. */
+const SEALED_KNOWN_PREFIX = SEALED_KNOWN.map((k) => `${JSON.stringify(k)}:`);
 
 /**
  * The body as hashed: the file without BOM and block (preamble + the text after the block, leading blank lines
@@ -14,17 +19,40 @@ export function normalizeBody(body: string): string {
   for (;;) {
     const c = lf.charCodeAt(end - 1);
     // space, tab, LF, VT, FF (a regex with `+$` is quadratic on long runs of whitespace)
-    if (end > 0 && (c === 32 || c === 9 || c === 10 || c === 11 || c === 12)) end--;
+    if (end > 0 && isTrimmed(c)) end--;
     else break;
   }
   return `${lf.slice(0, end)}\n`;
 }
 
-/** The text that is hashed: canonical JSON of the sealed fields, a newline, the normalized body. */
-export function sealedText(fields: Fields, body: string): string {
+function isTrimmed(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 11 || c === 12;
+}
+
+/** Canonical JSON of the sealed fields and a newline: the first part of the hashed text. */
+function sealedHeader(fields: Fields): string {
+  // A block of known fields only (the usual case): the sorted key order is fixed, every value a string.
+  if (fields.size === FIELD_ORDER.length && fields.has('hash') && fields.has('last_modified_at')) {
+    let out = '{';
+    for (let i = 0; i < SEALED_KNOWN.length; i++) {
+      const value = fields.get(SEALED_KNOWN[i]!);
+      if (value === undefined && !fields.has(SEALED_KNOWN[i]!)) return sealedHeaderSlow(fields);
+      out += `${i === 0 ? '' : ','}${SEALED_KNOWN_PREFIX[i]!}${canonicalJson(value)}`;
+    }
+    return `${out}}\n`;
+  }
+  return sealedHeaderSlow(fields);
+}
+
+function sealedHeaderSlow(fields: Fields): string {
   const keys = [...fields.keys()].filter((k) => !UNSEALED.has(k)).sort(byCodeUnit);
   const members = keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(fields.get(k))}`);
-  return `{${members.join(',')}}\n${normalizeBody(body)}`;
+  return `{${members.join(',')}}\n`;
+}
+
+/** The text that is hashed: canonical JSON of the sealed fields, a newline, the normalized body. */
+export function sealedText(fields: Fields, body: string): string {
+  return sealedHeader(fields) + normalizeBody(body);
 }
 
 function byCodeUnit(a: string, b: string): number {
@@ -35,3 +63,21 @@ function byCodeUnit(a: string, b: string): number {
 export function stampHash(fields: Fields, body: string): string {
   return createHash('sha256').update(sealedText(fields, body), 'utf8').digest('hex');
 }
+
+/**
+ * `stampHash` of a body given as two byte ranges of the file: `[0, preambleEnd)` and `[restStart, end)`, without
+ * copying or decoding the body. Only for bodies with no CR (nothing to normalize but the trailing whitespace).
+ */
+export function stampHashOfBytes(fields: Fields, bytes: Uint8Array, preambleEnd: number, restStart: number): string {
+  let end = bytes.length;
+  while (end > restStart && isTrimmed(bytes[end - 1]!)) end--;
+  let pre = preambleEnd;
+  // Trailing whitespace is trimmed from the joined body: with nothing after the block it eats into the preamble.
+  if (end === restStart) while (pre > 0 && isTrimmed(bytes[pre - 1]!)) pre--;
+  const hash = createHash('sha256').update(sealedHeader(fields), 'utf8');
+  if (pre > 0) hash.update(bytes.subarray(0, pre));
+  if (end > restStart) hash.update(bytes.subarray(restStart, end));
+  return hash.update(LF).digest('hex');
+}
+
+const LF = new Uint8Array([10]);

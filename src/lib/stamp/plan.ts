@@ -1,5 +1,6 @@
 import { AionError } from '../errors/index.js';
-import { locateBlock } from './block.js';
+import { isAscii, isUtf8 } from 'node:buffer';
+import { locateBlock, locateCanonical } from './block.js';
 import {
   canonicalJson,
   FIELD_ORDER,
@@ -9,9 +10,9 @@ import {
   lineTerminatorIn,
   UUID_RE,
 } from './fields.js';
-import { stampHash } from './hash.js';
+import { stampHash, stampHashOfBytes } from './hash.js';
 import { preambleEnd } from './preamble.js';
-import { renderBlock } from './render.js';
+import { matchRendered, renderBlock } from './render.js';
 import { fileTypeFor, type FileType, type SkipReason } from './styles.js';
 import { detectEol, lineNumberAt, skipBlankLines } from './text.js';
 
@@ -51,17 +52,18 @@ export type Plan =
 
 export const MAX_BYTES = 16 * 1024 * 1024;
 const GENERATED = /Code generated .* DO NOT EDIT\.|@generated/;
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Binary per git's heuristic (a NUL in the first 8000 bytes) or not valid UTF-8; the text otherwise. */
 export function decodeText(bytes: Uint8Array): string | undefined {
-  const head = bytes.subarray(0, 8000);
-  if (head.includes(0)) return undefined;
-  try {
-    return decoder.decode(bytes);
-  } catch {
-    return undefined;
-  }
+  const buf = asBuffer(bytes);
+  if (buf.subarray(0, 8000).includes(0)) return undefined;
+  // ASCII (most source files) decodes as one-byte text without a UTF-8 pass.
+  if (isAscii(buf)) return buf.toString('latin1');
+  return isUtf8(buf) ? buf.toString('utf8') : undefined;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
@@ -73,11 +75,15 @@ export function planStamp(bytes: Uint8Array, fileName: string, displayPath: stri
   if (bytes.length > MAX_BYTES) return { kind: 'skip', reason: 'too-large' };
   const type = fileTypeFor(fileName);
   if (typeof type === 'string') return { kind: 'skip', reason: type };
-  const decoded = decodeText(bytes);
+  const buf = asBuffer(bytes);
+  const decoded = decodeText(buf);
   if (decoded === undefined) return { kind: 'skip', reason: 'binary' };
   const bom = decoded.charCodeAt(0) === 0xfeff;
   const text = bom ? decoded.slice(1) : decoded;
-  return planText(text, bom, type, fileName, displayPath, ctx);
+  // Text offsets are byte offsets when the file is ASCII (no BOM then) and CR-free: the body is hashed from the
+  // bytes as read, with no copy.
+  const bodyBytes = !bom && text.length === buf.length && buf.indexOf(13) < 0 ? buf : undefined;
+  return planText(text, bom, type, fileName, displayPath, ctx, bodyBytes);
 }
 
 function planText(
@@ -87,22 +93,25 @@ function planText(
   fileName: string,
   displayPath: string,
   ctx: StampContext,
+  bodyBytes?: Uint8Array,
 ): Plan {
   const eol = detectEol(text);
   const preambleStop = preambleEnd(text, type);
   const first = skipBlankLines(text, preambleStop);
-  const block = locateBlock(text, first, type.style, displayPath);
+  const block = locateCanonical(text, first, type.style, eol) ?? locateBlock(text, first, type.style, displayPath);
   const restStart = block ? skipBlankLines(text, block.end) : first;
   let preamble = text.slice(0, preambleStop);
   const rest = text.slice(restStart);
-  if (GENERATED.test(preamble + rest.slice(0, 1024))) return { kind: 'skip', reason: 'generated' };
+  // `.` stops at line ends and the preamble ends with one (or nothing follows it): testing apart is the same.
+  if (GENERATED.test(preamble) || GENERATED.test(rest.slice(0, 1024))) return { kind: 'skip', reason: 'generated' };
 
   const existing: Fields = block?.fields ?? new Map();
   const blockLine = block?.line ?? lineNumberAt(text, first);
   validate(existing, displayPath, blockLine);
   const fields = buildFields(existing, type, fileName, ctx);
-  const body = preamble + rest;
-  const hash = stampHash(fields, body);
+  const hash = bodyBytes
+    ? stampHashOfBytes(fields, bodyBytes, preambleStop, restStart)
+    : stampHash(fields, preamble + rest);
   const oldHash = existing.get('hash');
   const oldModified = existing.get('last_modified_at');
   fields.set(
@@ -114,11 +123,22 @@ function planText(
         : (fields.get('created_at') as string),
   );
   fields.set('hash', hash);
+  const uuid = fields.get('uuid') as string;
 
+  // Already current (the CI case): the block is in place exactly as it would be written, so nothing is rendered.
+  if (block && block.start === preambleStop) {
+    const end = matchRendered(text, block.start, fields, type.style, eol);
+    if (
+      end >= 0 &&
+      (rest.trim() === '' ? end === text.length : end + eol.length === restStart && text.startsWith(eol, end))
+    )
+      return { kind: 'ok', change: 'none', uuid, hash };
+  }
+
+  const body = preamble + rest;
   const rendered = renderBlock(fields, type.style, eol, { file: displayPath, line: blockLine });
   if (preamble !== '' && !/[\r\n]$/.test(preamble)) preamble += eol;
   const output = preamble + rendered + (rest.trim() === '' ? '' : eol + rest);
-  const uuid = fields.get('uuid') as string;
   if (output === text) return { kind: 'ok', change: 'none', uuid, hash };
   let change: Change = !block ? 'missing' : oldHash !== hash ? 'stale' : 'noncanonical';
   let changed: string[] | undefined;

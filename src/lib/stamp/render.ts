@@ -1,5 +1,5 @@
 import { AionError } from '../errors/index.js';
-import { type Fields, renderField } from './fields.js';
+import { type Fields, matchValue, renderField, renderKey } from './fields.js';
 import type { CommentStyle } from './styles.js';
 
 /**
@@ -31,4 +31,33 @@ export function renderBlock(
   }
   lines.push(style.closer);
   return lines.join(eol) + eol;
+}
+
+/**
+ * Where the block `renderBlock` would write ends, when `text` already holds exactly that block at `pos`; -1 when
+ * it does not (or when rendering would refuse a value: the caller then renders, to know what to write or why not).
+ * Compares in place: a file that is already current costs no render.
+ */
+export function matchRendered(text: string, pos: number, fields: Fields, style: CommentStyle, eol: string): number {
+  let at = pos;
+  const expect = (part: string): boolean => {
+    if (!text.startsWith(part, at)) return false;
+    at += part.length;
+    return true;
+  };
+  if (!expect(style.opener) || !expect(eol)) return -1;
+  const fieldsStart = at;
+  const linePrefix = style.kind === 'line' ? `${style.prefix} ` : '';
+  for (const [key, value] of fields) {
+    if ((linePrefix && !expect(linePrefix)) || !expect(renderKey(key)) || !expect(': ')) return -1;
+    at = matchValue(text, at, key, value);
+    if (at < 0 || !expect(eol)) return -1;
+  }
+  // renderBlock refuses these per line; the lines are in the text, so one search over them says the same.
+  for (const bad of style.forbidden) {
+    const found = text.indexOf(bad, fieldsStart);
+    if (found >= 0 && found < at) return -1;
+  }
+  if (!expect(style.closer) || !expect(eol)) return -1;
+  return at;
 }
