@@ -110,6 +110,12 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
       max: 64,
       description: 'Threads that read and hash files (default: one per CPU, at most 8, with 4+ CPUs and 2,000+ files).',
     }),
+    cache: Flags.boolean({
+      default: true,
+      allowNo: true,
+      description:
+        'Skip files unchanged (size, mtime, ctime, inode) since a run found them current; --no-cache reads every file.',
+    }),
     quiet: Flags.boolean({
       char: 'q',
       description: 'Print only errors and the files stamp changed (the exit code tells the rest).',
@@ -134,6 +140,8 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
     }
     assertOneLineValues(overrides, (field) => flagOf[field] ?? field);
     defaults.owner ??= await defaultOwner(cwd, process.env);
+    const debugEnv = process.env.DEBUG ?? '';
+    const debug = flags.debug || debugEnv === '*' || debugEnv.split(',').some((d) => d.trim().startsWith('aionctl'));
     const paths = argv as string[];
     if (flags['regenerate-uuid'] && paths.length === 0) {
       throw new AionError('CI001', '--regenerate-uuid needs the files to renumber', {
@@ -151,6 +159,13 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
       concurrency: flags.jobs,
       threads: flags.threads,
       diff: flags.diff,
+      cache: flags.cache
+        ? {
+            dir: resolvePaths(process.env).cache,
+            version: this.config.version,
+            debug: debug ? (line) => process.stderr.write(`debug: ${line}\n`) : undefined,
+          }
+        : undefined,
       context: {
         now: stampNow(process.env),
         newUuid: randomUUID,

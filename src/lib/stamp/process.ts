@@ -9,7 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, sep } from 'node:path';
 import { AionError, isAionError } from '../errors/index.js';
 import { tempPathFor } from '../fs/index.js';
 import { stampFsError as fsError } from './fs-errors.js';
@@ -46,7 +46,28 @@ export interface ProcessOptions {
   write?: (path: string, data: Uint8Array) => Promise<void>;
   /** Called after a file is read and planned, before its write starts (tests edit the file here). */
   afterPlan?: (path: string) => void;
+  /**
+   * Shared with other threads: slot 0 is the next unclaimed index into `files`; each thread claims a batch at a
+   * time, so a thread that started late or met larger files simply takes fewer.
+   */
+  queue?: Int32Array;
+  /** Receives what the stat cache needs about each file found current. */
+  verified?: VerifiedFile[];
 }
+
+/** A file found current, with the stat fields that tell later runs it was not touched since. */
+export interface VerifiedFile {
+  abs: string;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+  dev: bigint;
+  hash: string;
+  uuid: string;
+}
+
+const BATCH = 16;
 
 /** What the file was when it was read: compared again just before the stamped copy replaces it. */
 interface ReadState {
@@ -55,6 +76,7 @@ interface ReadState {
   ino: bigint;
   size: bigint;
   mtimeNs: bigint;
+  ctimeNs: bigint;
   mode: number;
 }
 
@@ -64,7 +86,7 @@ interface ReadState {
  * Synchronous on purpose: for many small files it is ~7x faster than the promise API (measured: 10k files, 108 vs
  * 719 ms), and only one file is open at a time.
  */
-function readRegularFile(path: string): ReadState | { skip: SkipReason } {
+function readRegularFile(path: string, scratch?: Scratch): ReadState | { skip: SkipReason } {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -79,11 +101,12 @@ function readRegularFile(path: string): ReadState | { skip: SkipReason } {
     if (info.nlink > 1n) return { skip: 'hard-link' };
     if (info.size > BigInt(MAX_BYTES)) return { skip: 'too-large' };
     return {
-      bytes: readAll(fd, Number(info.size)),
+      bytes: scratch ? readInto(fd, Number(info.size), scratch) : readAll(fd, Number(info.size)),
       dev: info.dev,
       ino: info.ino,
       size: info.size,
       mtimeNs: info.mtimeNs,
+      ctimeNs: info.ctimeNs,
       mode: Number(info.mode & 0o7777n),
     };
   } finally {
@@ -96,6 +119,23 @@ function conflict(display: string): AionError {
     position: { file: display },
     hint: 'run aionctl stamp again once the file is no longer being written',
   });
+}
+
+/** One buffer reused for every read when nothing read outlives its file (checking): no allocation per file. */
+interface Scratch {
+  buffer: Buffer;
+}
+
+function readInto(fd: number, size: number, scratch: Scratch): Buffer {
+  if (scratch.buffer.length < size) scratch.buffer = Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.buffer.length));
+  const bytes = scratch.buffer;
+  let filled = 0;
+  while (filled < size) {
+    const n = readSync(fd, bytes, filled, size - filled, filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return bytes.subarray(0, filled);
 }
 
 /** The whole content behind a descriptor (the file as it is now, whatever its name points at). */
@@ -171,6 +211,12 @@ function plan(bytes: Uint8Array, name: string, display: string, ctx: StampContex
   }
 }
 
+/** The last path segment (basename without its allocations for the usual absolute path). */
+function fileName(abs: string): string {
+  const slash = abs.lastIndexOf(sep);
+  return slash >= 0 && slash < abs.length - 1 ? abs.slice(slash + 1) : basename(abs);
+}
+
 export function errorResult(path: string, error: AionError): FileResult {
   return { path, status: 'error', error: error.toJSON() };
 }
@@ -185,19 +231,31 @@ export async function processFiles(files: Candidate[], options: ProcessOptions):
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !file.explicit) return; // listed by git, deleted since
     results.push(errorResult(file.display, isAionError(err) ? err : fsError(err, file.display)));
   };
-  for (const file of files) {
+  // Checking keeps nothing of a file once it is planned: one buffer serves every read.
+  const scratch: Scratch | undefined = options.check ? { buffer: Buffer.allocUnsafeSlow(64 * 1024) } : undefined;
+  const queue = options.queue;
+  let index = 0;
+  let batchEnd = queue ? 0 : files.length;
+  for (;;) {
+    if (index >= batchEnd) {
+      if (!queue) break;
+      index = Atomics.add(queue, 0, BATCH);
+      batchEnd = Math.min(index + BATCH, files.length);
+      if (index >= files.length) break;
+    }
+    const file = files[index++]!;
     let p: Plan;
     let input: Uint8Array;
     let state: ReadState;
     try {
-      const read = readRegularFile(file.abs);
+      const read = readRegularFile(file.abs, scratch);
       if ('skip' in read) {
         results.push({ path: file.display, status: 'skipped', reason: read.skip });
         continue;
       }
       state = read;
       input = read.bytes;
-      const planned = plan(read.bytes, basename(file.abs), file.display, options.context);
+      const planned = plan(read.bytes, fileName(file.abs), file.display, options.context);
       p = planned instanceof Promise ? await planned : planned;
     } catch (err) {
       fail(file, err);
@@ -211,6 +269,16 @@ export async function processFiles(files: Candidate[], options: ProcessOptions):
     if (p.fields) base.fields = p.fields;
     if (p.change === 'none') {
       results.push(base);
+      options.verified?.push({
+        abs: file.abs,
+        size: state.size,
+        mtimeNs: state.mtimeNs,
+        ctimeNs: state.ctimeNs,
+        ino: state.ino,
+        dev: state.dev,
+        hash: p.hash,
+        uuid: p.uuid,
+      });
       continue;
     }
     if (options.diff && p.output) {

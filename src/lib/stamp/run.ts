@@ -1,9 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AionError, EXIT, exitCodeFor } from '../errors/index.js';
-import { errorResult, type FileResult, type FileStatus, processFiles } from './process.js';
+import { lstatSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { StatCache, type StatCacheOptions } from './cache.js';
+import { errorResult, type FileResult, type FileStatus, processFiles, type VerifiedFile } from './process.js';
+import type { StampWorkerJob } from './worker.js';
 import type { StampContext } from './plan.js';
-import { type Candidate, type SelectOptions, selectFiles } from './select.js';
+import { type Candidate, type Selection, type SelectOptions, selectFiles } from './select.js';
 import { SKIP_REASONS, type SkipReason } from './styles.js';
 
 export type { FileResult, FileStatus } from './process.js';
@@ -16,10 +20,13 @@ export interface StampRunOptions extends SelectOptions {
   /** Writes in flight at once (reads run one at a time per thread). */
   concurrency?: number;
   /**
-   * Threads that read and plan: default one per CPU (at most 8) with 4+ CPUs and 2,000+ files; 1 runs
-   * everything on the main thread. Worker threads draw uuids from crypto.randomUUID, not `context.newUuid`.
+   * Threads that read and plan, the main thread included: default one per CPU (at most 8, one per 1,000 files)
+   * with 1,000+ files to read; 1 runs everything on the main thread. Worker threads draw uuids from
+   * crypto.randomUUID, not `context.newUuid`.
    */
   threads?: number;
+  /** The stat cache (see cache.ts): files unchanged since a run found them current are not read again. */
+  cache?: StatCacheOptions;
   /** Attach a unified diff to each changed file. */
   diff?: boolean;
   context: StampContext;
@@ -38,54 +45,151 @@ export function defaultConcurrency(): number {
   return Math.min(64, 4 * availableParallelism());
 }
 
+/** Below this many files to read, one thread is faster: a worker takes tens of ms to start. */
+const MIN_FILES_FOR_THREADS = 1000;
 const FILES_PER_THREAD = 1000;
-const MIN_FILES_FOR_THREADS = 2000;
+const MAX_THREADS = 8;
 
-function threadCount(files: number, requested: number | undefined): number {
+function threadCount(files: number, requested: number | undefined, started: number): number {
   if (requested !== undefined) return Math.max(1, Math.min(requested, files));
-  // On 2 CPUs threads measured no faster (10k files: 0.62 s either way) and cost 30% more CPU, so start at 4.
-  const cpus = availableParallelism();
-  if (files < MIN_FILES_FOR_THREADS || cpus < 4) return 1;
-  return Math.min(cpus, 8, Math.ceil(files / FILES_PER_THREAD));
+  if (files < MIN_FILES_FOR_THREADS) return 1;
+  return Math.min(started + 1, Math.ceil(files / FILES_PER_THREAD));
+}
+
+interface Processed {
+  results: FileResult[];
+  verified?: VerifiedFile[];
+}
+
+interface PoolWorker {
+  worker: Worker;
+  done: Promise<Processed | undefined>;
 }
 
 /**
- * Splits the files over worker threads (planning is CPU-bound: parse, hash, render). Files are dealt round-robin
- * so each thread gets a similar mix; results are sorted afterwards anyway.
+ * Workers started before the files are listed, so their start-up (tens of ms: a new V8 isolate loading the stamp
+ * modules) overlaps the listing. Only when the run may be large: no paths (the current directory), many paths, or a
+ * directory among them; `threads: 1` and one-CPU machines never start one.
  */
-async function processInParallel(files: Candidate[], options: StampRunOptions): Promise<FileResult[]> {
+function startPool(options: StampRunOptions): PoolWorker[] {
+  const requested = options.threads;
+  const cpus = availableParallelism();
+  const count = requested !== undefined ? Math.min(requested, MAX_THREADS * 8) - 1 : Math.min(cpus, MAX_THREADS) - 1;
+  if (count < 1) return [];
+  const mayBeLarge =
+    requested !== undefined ||
+    options.paths.length === 0 ||
+    options.paths.length >= MIN_FILES_FOR_THREADS ||
+    options.paths.some((p) => {
+      try {
+        return lstatSync(resolve(options.cwd, p), { throwIfNoEntry: false })?.isDirectory() === true;
+      } catch {
+        return false;
+      }
+    });
+  if (!mayBeLarge) return [];
+  return Array.from({ length: count }, () => {
+    const worker = new Worker(new URL('./worker.js', import.meta.url));
+    const done = new Promise<Processed | undefined>((resolve, reject) => {
+      worker.once('message', (result: Processed | undefined) => resolve(result));
+      worker.once('error', reject);
+      worker.once('exit', (code) => {
+        if (code !== 0) reject(new Error(`stamp worker exited with code ${code}`));
+        else resolve(undefined);
+      });
+    });
+    // A worker let go unused must not keep the process alive or fail the run.
+    done.catch(() => undefined);
+    worker.unref();
+    return { worker, done };
+  });
+}
+
+function closePool(pool: PoolWorker[]): void {
+  for (const { worker } of pool) void worker.terminate();
+}
+
+/**
+ * Reads and plans the files on the main thread and workers of the pool, which share one queue of file batches
+ * (planning is CPU-bound: decode, parse, hash). The main thread starts at once; a worker that has not started
+ * when the queue runs dry is closed unstarted, so a run never waits for one. Results are sorted afterwards.
+ */
+async function processInParallel(
+  files: Candidate[],
+  options: StampRunOptions,
+  verified: VerifiedFile[] | undefined,
+  pool: PoolWorker[],
+): Promise<FileResult[]> {
   const concurrency = options.concurrency ?? defaultConcurrency();
-  const threads = threadCount(files.length, options.threads);
+  const threads = threadCount(files.length, options.threads, pool.length);
   const diff = options.diff ?? false;
-  if (threads <= 1) return processFiles(files, { check: options.check, concurrency, diff, context: options.context });
+  const base = { check: options.check, diff, context: options.context, verified };
+  const used = pool.slice(0, threads - 1);
+  closePool(pool.slice(used.length));
+  if (used.length === 0) return processFiles(files, { ...base, concurrency });
   const { newUuid: _ignored, ...context } = options.context;
-  const chunks: Candidate[][] = Array.from({ length: threads }, () => []);
-  for (const [i, file] of files.entries()) chunks[i % threads]!.push(file);
-  const perThread = Math.max(1, Math.ceil(concurrency / threads));
-  const parts = await Promise.all(
-    chunks.map(
-      (chunk) =>
-        new Promise<FileResult[]>((resolve, reject) => {
-          const worker = new Worker(new URL('./worker.js', import.meta.url), {
-            workerData: { files: chunk, check: options.check, concurrency: perThread, diff, context },
-          });
-          worker.once('message', (results: FileResult[]) => resolve(results));
-          worker.once('error', reject);
-          worker.once('exit', (code) => {
-            if (code !== 0) reject(new Error(`stamp worker exited with code ${code}`));
-          });
-        }),
-    ),
-  );
+  const shared = new SharedArrayBuffer(4 * (used.length + 1));
+  const slots = new Int32Array(shared);
+  const perThread = Math.max(1, Math.ceil(concurrency / (used.length + 1)));
+  for (const [i, { worker }] of used.entries()) {
+    const job: StampWorkerJob = {
+      files,
+      check: options.check,
+      concurrency: perThread,
+      diff,
+      context,
+      shared,
+      slot: i + 1,
+      collect: verified !== undefined,
+    };
+    worker.ref();
+    worker.postMessage(job);
+  }
+  const own = await processFiles(files, { ...base, concurrency: perThread, queue: slots });
+  const parts: FileResult[][] = [own];
+  for (const [i, { worker, done }] of used.entries()) {
+    // Still unstarted: close its slot and let it go.
+    if (Atomics.compareExchange(slots, i + 1, 0, 2) === 0) {
+      void worker.terminate();
+      continue;
+    }
+    const result = await done;
+    if (!result) continue;
+    parts.push(result.results);
+    if (verified && result.verified) verified.push(...result.verified);
+  }
   return parts.flat();
 }
 
 /** Stamps (or checks) every selected file. One file's failure never stops the others. */
 export async function stampFiles(options: StampRunOptions): Promise<StampRunResult> {
-  const selection = await selectFiles(options);
+  const pool = startPool(options);
+  let selection: Selection;
+  try {
+    selection = await selectFiles(options);
+  } catch (err) {
+    closePool(pool);
+    throw err;
+  }
   const results: FileResult[] = selection.errors.map((e) => errorResult(e.display, e.error));
   for (const link of selection.symlinks) results.push({ path: link, status: 'skipped', reason: 'symlink' });
-  results.push(...(await processInParallel(selection.files, options)));
+  // A new uuid is a change the cache cannot know about.
+  const cache =
+    options.cache && !options.context.regenerateUuid
+      ? StatCache.load(options.cache, options.projectRoot ?? options.cwd, options.context)
+      : undefined;
+  let toRead = selection.files;
+  if (cache) {
+    toRead = [];
+    for (const file of selection.files) {
+      const hit = cache.lookup(file.abs);
+      if (hit) results.push({ path: file.display, status: 'unchanged', hash: hit.hash, uuid: hit.uuid });
+      else toRead.push(file);
+    }
+  }
+  const verified: VerifiedFile[] | undefined = cache ? [] : undefined;
+  results.push(...(await processInParallel(toRead, options, verified, pool)));
+  if (cache && verified) cache.save(new Set(selection.files.map((f) => f.abs)), verified);
   if (options.strict) {
     for (const [i, r] of results.entries()) {
       if (r.status !== 'skipped') continue;
