@@ -27,6 +27,8 @@ export interface StampRunOptions extends SelectOptions {
   threads?: number;
   /** The stat cache (see cache.ts): files unchanged since a run found them current are not read again. */
   cache?: StatCacheOptions;
+  /** Tests: the main thread only waits, so the workers do all the reading and planning. */
+  mainThreadIdle?: boolean;
   /** Attach a unified diff to each changed file. */
   diff?: boolean;
   context: StampContext;
@@ -145,11 +147,13 @@ async function processInParallel(
     worker.ref();
     worker.postMessage(job);
   }
-  const own = await processFiles(files, { ...base, concurrency: perThread, queue: slots });
+  const own = options.mainThreadIdle
+    ? []
+    : await processFiles(files, { ...base, concurrency: perThread, queue: slots });
   const parts: FileResult[][] = [own];
   for (const [i, { worker, done }] of used.entries()) {
     // Still unstarted: close its slot and let it go.
-    if (Atomics.compareExchange(slots, i + 1, 0, 2) === 0) {
+    if (!options.mainThreadIdle && Atomics.compareExchange(slots, i + 1, 0, 2) === 0) {
       void worker.terminate();
       continue;
     }
@@ -186,6 +190,8 @@ export async function stampFiles(options: StampRunOptions): Promise<StampRunResu
       if (hit) results.push({ path: file.display, status: 'unchanged', hash: hit.hash, uuid: hit.uuid });
       else toRead.push(file);
     }
+    const hits = selection.files.length - toRead.length;
+    options.cache?.debug?.(`stamp cache: ${hits} of ${selection.files.length} files unchanged since checked, not read`);
   }
   const verified: VerifiedFile[] | undefined = cache ? [] : undefined;
   results.push(...(await processInParallel(toRead, options, verified, pool)));
