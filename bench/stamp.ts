@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, medianOf, REPO_ROOT, round, timeCommand } from './util.js';
 
-const FILES = 10_000;
-const RUNS = 7;
+const FILES = Number(process.env.AIONCTL_BENCH_STAMP_FILES ?? 10_000);
+const RUNS = Math.max(5, Number(process.env.AIONCTL_BENCH_STAMP_RUNS ?? 7));
+/** The stat cache re-reads files changed within 2 s of the run that verified them (racily clean). */
+const RACY_MS = 2_100;
 
 /** Mixed types, sizes 0.3-6 KiB, 100 per directory; ~2% JSON (skipped) like a real repository. */
 const KINDS: Array<[string, (i: number) => string]> = [
@@ -53,42 +55,66 @@ function cpuTime(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEn
 
 /**
  * `aionctl stamp --check` over a stamped tree of 10,000 mixed files (the CI case) against `sha256sum` of the same
- * files, both median of 7 interleaved runs. Also the first stamp of the unstamped tree, and the check inside git.
+ * files, medians of 7 interleaved runs, the whole CLI process each time. Cold: no stat cache (deleted before each
+ * run, so its write is paid too); warm: the cache of an earlier run (files unchanged since). Also the first stamp
+ * of the unstamped tree, --no-cache, and the check inside git. AIONCTL_BENCH_STAMP_FILES / _RUNS resize it.
  */
 export async function stampBench(): Promise<Record<string, number>> {
   const root = mkdtempSync(join(tmpdir(), 'aionctl-bench-stamp-'));
   try {
     const files = generateTree(root);
     const bin = join(REPO_ROOT, 'bin', 'run.js');
-    const env = { ...process.env, AIONCTL_HOME: join(root, '.home'), NO_COLOR: '1' };
+    const home = join(root, '.home');
+    const env = { ...process.env, AIONCTL_HOME: home, NO_COLOR: '1' };
     const aionctl = (args: string[]) =>
       timeCommand(process.execPath, [bin, 'stamp', '--quiet', ...args], { cwd: root, env });
+    const dropCache = () => rmSync(join(home, 'cache'), { recursive: true, force: true });
     const firstStamp = aionctl([]);
-    // Interleaved, so both see the same machine load (other work on a shared machine skews back-to-back series).
+    // Let the stamped files age past the racy window, so the warm runs can trust what the cold ones verified.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RACY_MS);
+    // Interleaved, so all see the same machine load (other work on a shared machine skews back-to-back series).
     const shaRuns: number[] = [];
-    const checkRuns: number[] = [];
+    const coldRuns: number[] = [];
+    const noCacheRuns: number[] = [];
+    const warmRuns: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       shaRuns.push(timeCommand('sha256sum', files, { cwd: root }));
-      checkRuns.push(aionctl(['--check']));
+      dropCache();
+      coldRuns.push(aionctl(['--check']));
+      noCacheRuns.push(aionctl(['--check', '--no-cache']));
+    }
+    dropCache();
+    aionctl(['--check']);
+    for (let i = 0; i < RUNS; i++) {
+      shaRuns.push(timeCommand('sha256sum', files, { cwd: root }));
+      warmRuns.push(aionctl(['--check']));
     }
     const sha = median(shaRuns);
-    const check = median(checkRuns);
+    const cold = median(coldRuns);
+    const warm = median(warmRuns);
+    const noCache = median(noCacheRuns);
     const shaCpu = medianOf(RUNS, () => cpuTime('sha256sum', files, root, env));
-    const checkCpu = medianOf(RUNS, () => cpuTime(process.execPath, [bin, 'stamp', '--check', '--quiet'], root, env));
+    const checkCpu = medianOf(RUNS, () =>
+      cpuTime(process.execPath, [bin, 'stamp', '--check', '--quiet', '--no-cache'], root, env),
+    );
     const verify = spawnSync(process.execPath, [bin, 'stamp', '--check', '--quiet'], { cwd: root, env });
     if (verify.status !== 0) throw new Error(`stamp --check is not clean after stamp (exit ${verify.status})`);
     spawnSync('git', ['init', '-q'], { cwd: root });
     spawnSync('git', ['add', '-A'], { cwd: root });
-    const checkGit = medianOf(RUNS, () => aionctl(['--check']));
+    const checkGit = medianOf(RUNS, () => aionctl(['--check', '--no-cache']));
     return {
       files: FILES,
       first_stamp_ms: round(firstStamp),
-      check_ms: round(check),
-      check_files_per_s: Math.round(FILES / (check / 1000)),
-      check_in_git_ms: round(checkGit),
+      stamp_check_cold_ms: round(cold),
+      stamp_check_warm_ms: round(warm),
       sha256sum_ms: round(sha),
+      stamp_check_cold_vs_sha256sum: round(cold / sha),
+      stamp_check_warm_vs_sha256sum: round(warm / sha),
+      check_ms: round(noCache),
+      check_files_per_s: Math.round(FILES / (noCache / 1000)),
+      check_in_git_ms: round(checkGit),
       sha256sum_files_per_s: Math.round(FILES / (sha / 1000)),
-      check_over_sha256sum_ratio: round(check / sha),
+      check_over_sha256sum_ratio: round(noCache / sha),
       check_cpu_ms: round(checkCpu),
       sha256sum_cpu_ms: round(shaCpu),
       check_over_sha256sum_cpu_ratio: round(checkCpu / shaCpu),

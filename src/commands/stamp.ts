@@ -108,7 +108,8 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
     threads: Flags.integer({
       min: 1,
       max: 64,
-      description: 'Threads that read and hash files (default: one per CPU, at most 8, with 4+ CPUs and 2,000+ files).',
+      description:
+        'Threads that read and hash files, main thread included (default: one per CPU, at most 8, with 4+ CPUs and 1,000+ files).',
     }),
     cache: Flags.boolean({
       default: true,
@@ -126,6 +127,8 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
   async run(): Promise<StampRunResult> {
     const { argv, flags } = await this.parse(Stamp);
     const cwd = process.cwd();
+    // `git config user.name` runs while the configuration loads; not at all when --owner decides every owner.
+    const ownerGuess = flags.owner === undefined ? defaultOwner(cwd, process.env) : undefined;
     const loaded = await loadConfig(cwd, resolvePaths(process.env).config);
     const stampConfig: StampConfig = loaded.config.stamp ?? {};
     const defaults = fieldDefaults(stampConfig);
@@ -139,7 +142,7 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
       flagOf[field] = `--${flag}`;
     }
     assertOneLineValues(overrides, (field) => flagOf[field] ?? field);
-    defaults.owner ??= await defaultOwner(cwd, process.env);
+    if (ownerGuess) defaults.owner ??= await ownerGuess;
     const debugEnv = process.env.DEBUG ?? '';
     const debug = flags.debug || debugEnv === '*' || debugEnv.split(',').some((d) => d.trim().startsWith('aionctl'));
     const paths = argv as string[];
