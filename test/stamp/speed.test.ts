@@ -173,6 +173,19 @@ describe('stat cache', () => {
     assert.equal(check.result.files.find((f) => f.path === join('d2', 'f2.md'))?.reason, 'stale');
   });
 
+  it('a run that does not visit a racily clean entry does not carry it over as trusted', async () => {
+    const dir = await mixedTree(10);
+    await run(dir, { check: false, threads: 1 });
+    const cacheDir = join(root.path, `cache${++n}`);
+    await cached(dir, cacheDir);
+    await run(dir, {
+      threads: 1,
+      paths: [join('d0', 'f0.py')],
+      cache: { dir: cacheDir, version: '1.0.0-test', now: later },
+    });
+    assert.equal((await cached(dir, cacheDir, later)).hits, 1, 'only the file the later run verified');
+  });
+
   it('a corrupt, foreign, other-version or hostile cache file is ignored with a note, never trusted', async () => {
     const dir = await mixedTree(10);
     await run(dir, { check: false, threads: 1 });

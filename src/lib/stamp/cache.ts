@@ -132,9 +132,13 @@ export class StatCache {
   save(visited: ReadonlySet<string>, verified: readonly VerifiedFile[]): void {
     let dropped = 0;
     const next = new Map<string, Entry>();
+    // An entry racily clean under its own run stays untrusted: carried over to this later time it would pass.
+    const racy = this.verifiedAt - RACY_NS;
     for (const [abs, entry] of this.entries) {
-      if (visited.has(abs) && !this.hits.has(abs)) dropped++;
-      else if (!visited.has(abs) && next.size < MAX_ENTRIES) next.set(abs, entry);
+      if (visited.has(abs)) {
+        if (!this.hits.has(abs)) dropped++;
+      } else if (entry.mtimeNs < racy && entry.ctimeNs < racy && next.size < MAX_ENTRIES) next.set(abs, entry);
+      else dropped++;
     }
     for (const [abs, entry] of this.hits) next.set(abs, entry);
     for (const v of verified) {

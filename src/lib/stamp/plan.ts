@@ -56,7 +56,8 @@ const GENERATED = /Code generated .* DO NOT EDIT\.|@generated/;
 /** Binary per git's heuristic (a NUL in the first 8000 bytes) or not valid UTF-8; the text otherwise. */
 export function decodeText(bytes: Uint8Array): string | undefined {
   const buf = asBuffer(bytes);
-  if (buf.subarray(0, 8000).includes(0)) return undefined;
+  const nul = buf.indexOf(0);
+  if (nul >= 0 && nul < 8000) return undefined;
   // ASCII (most source files) decodes as one-byte text without a UTF-8 pass.
   if (isAscii(buf)) return buf.toString('latin1');
   return isUtf8(buf) ? buf.toString('utf8') : undefined;
