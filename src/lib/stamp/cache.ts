@@ -130,17 +130,18 @@ export class StatCache {
    * hits, and earlier entries for files this run did not visit. Skipped when nothing changed. Never throws.
    */
   save(visited: ReadonlySet<string>, verified: readonly VerifiedFile[]): void {
-    let dropped = 0;
-    const next = new Map<string, Entry>();
     // An entry racily clean under its own run stays untrusted: carried over to this later time it would pass.
     const racy = this.verifiedAt - RACY_NS;
+    const keep = (abs: string, entry: Entry) =>
+      visited.has(abs) ? this.hits.has(abs) : entry.mtimeNs < racy && entry.ctimeNs < racy;
+    // The usual repeat run found every entry still good and verified nothing new: the file stays as it is.
+    if (verified.length === 0 && this.hits.size === this.entries.size) return;
+    let dropped = 0;
+    const next = new Map<string, Entry>();
     for (const [abs, entry] of this.entries) {
-      if (visited.has(abs)) {
-        if (!this.hits.has(abs)) dropped++;
-      } else if (entry.mtimeNs < racy && entry.ctimeNs < racy && next.size < MAX_ENTRIES) next.set(abs, entry);
+      if (keep(abs, entry) && next.size < MAX_ENTRIES) next.set(abs, entry);
       else dropped++;
     }
-    for (const [abs, entry] of this.hits) next.set(abs, entry);
     for (const v of verified) {
       const { abs, ...entry } = v;
       next.set(abs, entry);
