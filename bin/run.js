@@ -8,6 +8,7 @@
 //   `execute`, but without loading @oclif/plugin-help (only the `help` command comes from it).
 // - @oclif/core's Node engine check loads all of semver (47 modules): the same check is made here on its
 //   `engines.node` when that is a plain `>=x.y.z`, and oclif is told to skip it.
+// - @oclif/core's CommonJS tree is loaded from dist/startup-pack.txt when that is current (bin/startup-pack.js).
 import { existsSync, readFileSync } from 'node:fs';
 import { platform, release } from 'node:os';
 import { dirname } from 'node:path';
@@ -67,6 +68,11 @@ async function importOclif() {
   }
   if (set) process.env.OCLIF_DISABLE_ENGINE_WARNING = 'true';
   try {
+    if (FAST && set) {
+      const { requireOclifFromPack } = await import('./startup-pack.js');
+      const core = requireOclifFromPack(ROOT);
+      if (core) return core;
+    }
     return await import('@oclif/core');
   } finally {
     if (set) delete process.env.OCLIF_DISABLE_ENGINE_WARNING;

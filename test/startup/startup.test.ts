@@ -131,3 +131,60 @@ describe('start-up fast paths (bin/run.js)', () => {
     assert.deepEqual(loaded, [], `loaded: ${loaded.join(', ')}`);
   });
 });
+
+describe('start-up pack (dist/startup-pack.txt, bin/startup-pack.js)', () => {
+  const packFile = join(REPO_ROOT, 'dist', 'startup-pack.txt');
+  const loader = join(REPO_ROOT, 'bin', 'startup-pack.js');
+  let tmp: { path: string; cleanup: () => Promise<void> };
+  before(async () => {
+    tmp = await tempDir('aionctl-startup-pack-');
+  });
+  after(() => tmp.cleanup());
+
+  it('npm run build wrote a pack of @oclif/core that loads the same oclif', async () => {
+    const script = `
+      const { requireOclifFromPack } = await import(${JSON.stringify(loader)});
+      const core = requireOclifFromPack(${JSON.stringify(REPO_ROOT)});
+      const { createRequire } = await import('node:module');
+      const again = createRequire(${JSON.stringify(join(REPO_ROOT, 'bin', 'run.js'))})('@oclif/core');
+      process.stdout.write(JSON.stringify({ packed: core !== undefined, same: core === again, execute: typeof core?.execute }));`;
+    const r = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, OCLIF_DISABLE_ENGINE_WARNING: 'true' },
+      });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}`))));
+    });
+    assert.deepEqual(JSON.parse(r), { packed: true, same: true, execute: 'function' });
+  });
+
+  it('a pack that no longer matches the files, Node or format is ignored, never trusted', async () => {
+    const { requireOclifFromPack } = (await import(loader)) as {
+      requireOclifFromPack: (root: string, file?: string) => unknown;
+    };
+    const text = await readFile(packFile, 'utf8');
+    const cut = text.indexOf('\n');
+    const header = JSON.parse(text.slice(0, cut)) as {
+      node: string;
+      files: Array<{ path: string; mtimeMs: number; size: number }>;
+    };
+    assert.ok(header.files.length > 50, `${header.files.length} packed modules`);
+    const variant = async (name: string, edit: (h: typeof header) => void) => {
+      const copy = structuredClone(header);
+      edit(copy);
+      const file = join(tmp.path, name);
+      await writeFile(file, `${JSON.stringify(copy)}\n${text.slice(cut + 1)}`);
+      return requireOclifFromPack(REPO_ROOT, file);
+    };
+    assert.equal(await variant('mtime', (h) => (h.files[3]!.mtimeMs += 1)), undefined);
+    assert.equal(await variant('size', (h) => (h.files[0]!.size += 1)), undefined);
+    assert.equal(await variant('node', (h) => (h.node = 'v0.0.0')), undefined);
+    assert.equal(await variant('moved', (h) => (h.files[1]!.path = 'no/such/file.js')), undefined);
+    await writeFile(join(tmp.path, 'junk'), 'not json\n');
+    assert.equal(requireOclifFromPack(REPO_ROOT, join(tmp.path, 'junk')), undefined);
+    assert.equal(requireOclifFromPack(REPO_ROOT, join(tmp.path, 'absent')), undefined);
+  });
+});
