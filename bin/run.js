@@ -41,10 +41,10 @@ function maybeWsl() {
 
 /** What `oclif` prints for its version flags: `<name>/<version> <platform>-<arch> node-<version>`, or undefined. */
 function versionLine() {
-  if (process.env.DEBUG || maybeWsl()) return undefined; // oclif's debug output and WSL detection: let it answer
   const pkg = pjson();
   const flags = new Set(['--version', ...(pkg.oclif?.additionalVersionFlags ?? [])]);
   if (!flags.has(argv[0]) || !pkg.name) return undefined;
+  if (process.env.DEBUG || maybeWsl()) return undefined; // oclif's debug output and WSL detection: let it answer
   const arch = process.arch === 'ia32' ? 'x86' : process.arch;
   return `${pkg.name}/${pkg.version || '0.0.0'} ${platform()}-${arch} node-${process.version}`;
 }
