@@ -66,7 +66,7 @@ export async function startDaemon(options: StartOptions): Promise<DaemonServer> 
     version,
     buildId,
     runner,
-    handlers: libraryHandlers(options.env),
+    handlers: libraryHandlers(options.env, base),
     log,
     idleTimeoutMs: settings.idleTimeoutMs,
     maxQueue: settings.maxQueue,

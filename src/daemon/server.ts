@@ -7,12 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AionError, exitCodeFor, isAionError } from '../lib/errors/index.js';
 import { checkPrivateDir, type DaemonPaths } from '../lib/daemon/paths.js';
-import { LruCache } from '../lib/daemon/lru.js';
 import type { GpuScheduler } from '../lib/daemon/gpu.js';
 import {
   type DaemonStatus,
@@ -25,11 +24,20 @@ import {
   type RunRequest,
 } from '../lib/daemon/types.js';
 import type { JsonLog } from './log.js';
+import { RegistryCache } from './registry-cache.js';
 
 export interface ApiHandlers {
   validate(body: { paths: string[]; cwd: string }): Promise<unknown>;
   verify(body: VerifyBody, caches: ServerCaches): Promise<unknown>;
-  resolve?(body: { package: string; cwd: string }): Promise<unknown>;
+  resolve?(body: ResolveBody, caches: ServerCaches): Promise<unknown>;
+}
+
+export interface ResolveBody {
+  /** `NAME[@RANGE]` specs as `aionctl install` takes them; empty: what the project at `cwd` declares. */
+  packages: string[];
+  cwd: string;
+  update?: boolean;
+  offline?: boolean;
 }
 
 export interface VerifyBody {
@@ -40,10 +48,8 @@ export interface VerifyBody {
 }
 
 export interface ServerCaches {
-  /** tag reference → digest, short TTL. */
-  tags: LruCache<string>;
-  /** verification results by (digest, key fingerprints, identity): immutable. */
-  verified: LruCache<unknown>;
+  /** Tag lists, tag → digest (short TTLs), manifests by digest and verification results, bounded by bytes. */
+  registry: RegistryCache;
   onVerifiedHit(): void;
 }
 
@@ -132,6 +138,25 @@ function checkRunBody(body: unknown): RunRequest {
   return b as unknown as RunRequest;
 }
 
+function checkResolveBody(body: unknown): ResolveBody {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  for (const key of Object.keys(b))
+    if (!['packages', 'cwd', 'update', 'offline'].includes(key)) throw badRequest(`unknown field ${key}`);
+  if (typeof b.cwd !== 'string' || !isAbsolute(b.cwd)) throw badRequest('cwd must be an absolute path');
+  const packages = b.packages === undefined ? [] : b.packages;
+  if (!Array.isArray(packages) || packages.some((p) => typeof p !== 'string' || p.length === 0 || p.length > 1024))
+    throw badRequest('packages must be a list of NAME[@RANGE] strings');
+  for (const key of ['update', 'offline'] as const)
+    if (b[key] !== undefined && typeof b[key] !== 'boolean') throw badRequest(`${key} must be true or false`);
+  return {
+    packages: packages as string[],
+    cwd: b.cwd,
+    ...(b.update === true ? { update: true } : {}),
+    ...(b.offline === true ? { offline: true } : {}),
+  };
+}
+
 function checkStrings(value: unknown, what: string): string[] {
   if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'string'))
     throw badRequest(`${what} must be a non-empty list of strings`);
@@ -163,8 +188,7 @@ export class DaemonServer {
   constructor(private readonly options: DaemonOptions) {
     this.maxBody = options.maxBodyBytes ?? 1024 * 1024;
     this.caches = {
-      tags: new LruCache('registry-tags', Math.floor(options.cacheBytes / 16)),
-      verified: new LruCache('verification', Math.floor(options.cacheBytes / 16)),
+      registry: new RegistryCache({ bytes: Math.floor(options.cacheBytes / 4) }),
       onVerifiedHit: () => this.verifiedHits.inc(),
     };
     this.runsCounter = new Counter({
@@ -225,7 +249,7 @@ export class DaemonServer {
   }
 
   private cacheStats() {
-    return [...this.options.runner.caches(), this.caches.tags.stats(), this.caches.verified.stats()];
+    return [...this.options.runner.caches(), ...this.caches.registry.stats()];
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------------------
@@ -329,9 +353,11 @@ export class DaemonServer {
 
   /** A watched file changed: drop exactly the entries derived from it and tell subscribers. */
   invalidate(path: string, event = 'change'): string[] {
-    const dropped = [...this.options.runner.invalidate(path), ...this.caches.tags.dropTagged(path)];
-    // The trust policy and configuration decide what verifies: a change there drops every verification result.
-    if (/(\.aionctl\.yaml|config\.yaml)$/.test(path)) dropped.push(...this.caches.verified.clear());
+    const dropped = [...this.options.runner.invalidate(path)];
+    // The trust policy and configuration decide what verifies and where packages come from: a change there drops
+    // every verification result and every tag answer (manifests by digest stay valid).
+    if (/(\.aionctl\.yaml|config\.yaml)$/.test(path))
+      dropped.push(...this.caches.registry.verified.clear(), ...this.caches.registry.dropMutable());
     this.options.log.write('info', 'cache invalidated', { path, event, dropped: dropped.length });
     this.emit('invalidated', { path, event, dropped });
     return dropped;
@@ -555,9 +581,11 @@ export class DaemonServer {
     // /v1/resolve
     if (!this.options.handlers.resolve)
       throw new HttpError(501, 'LC035', 'this build has no package resolver (install); resolve is not available');
-    const b = (body ?? {}) as Record<string, unknown>;
-    if (typeof b.package !== 'string' || typeof b.cwd !== 'string') throw badRequest('package and cwd are required');
-    return this.send(res, 200, await this.options.handlers.resolve({ package: b.package, cwd: b.cwd }));
+    const resolved = await this.options.handlers.resolve(checkResolveBody(body), this.caches);
+    // The project's file and lockfile decide what resolves: watch them (a change drops tag answers).
+    const root = (resolved as { projectRoot?: unknown }).projectRoot;
+    if (typeof root === 'string') this.watchMore([join(root, '.aionctl.yaml'), join(root, 'aionctl.lock')]);
+    return this.send(res, 200, resolved);
   }
 
   private async postRun(req: IncomingMessage, res: ServerResponse, body: unknown, cid: string): Promise<void> {

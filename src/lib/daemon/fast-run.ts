@@ -173,7 +173,11 @@ export async function fastRun(argv: readonly string[], env: Env, cwd: string, io
   } catch (err) {
     if (fromStdin) {
       // The same error `aionctl run --no-daemon` gives (EX026, exit 8): results are identical both ways.
-      printError(io, args.json, { code: INPUT_ERROR_CODE, message: inputErrorMessage('stdin', err), hint: INPUT_ERROR_HINT });
+      printError(io, args.json, {
+        code: INPUT_ERROR_CODE,
+        message: inputErrorMessage('stdin', err),
+        hint: INPUT_ERROR_HINT,
+      });
       return 8;
     }
     return undefined; // unreadable or not JSON: oclif's run reports it with its own code and wording
