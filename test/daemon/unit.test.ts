@@ -8,8 +8,8 @@ import {
   daemonSettings,
   GpuScheduler,
   LruCache,
+  libraryDiscover,
   MAX_SOCKET_PATH,
-  nvidiaSmiDiscover,
 } from '../../src/lib/daemon/index.js';
 import { parseRunArgv } from '../../src/lib/daemon/fast-run.js';
 import { AionError } from '../../src/lib/errors/index.js';
@@ -20,8 +20,8 @@ case "\${FAKE_NVSMI:-ok}" in
   hang) exec sleep 3600 ;;
   garbage) echo "not,csv"; exit 0 ;;
 esac
-echo "0, GPU-1111, NVIDIA H100 80GB HBM3, 81559, 1024"
-echo "1, GPU-6666, NVIDIA H100 80GB HBM3, 81559, 80000"
+echo "0, GPU-1111, NVIDIA H100 80GB HBM3, 81559, 1024, 0, 550.54.15"
+echo "1, GPU-6666, NVIDIA H100 80GB HBM3, 81559, 80000, 0, 550.54.15"
 `;
 
 describe('daemon units', () => {
@@ -102,25 +102,36 @@ describe('daemon units', () => {
     await mkdir(bin);
     await writeFile(join(bin, 'nvidia-smi'), FAKE_NVSMI, { mode: 0o755 });
     const PATH = `${bin}:${process.env.PATH}`;
-    const gpus = new GpuScheduler(nvidiaSmiDiscover({ PATH }));
+    const gpus = new GpuScheduler(libraryDiscover({ PATH }));
     await gpus.start();
     assert.equal(gpus.devices().length, 2);
-    const first = await gpus.acquire(10_000);
-    assert.equal(first.device.uuid, 'GPU-1111'); // GPU 1 has only ~1.5 GiB free
+    const need = { required: true, vendor: 'nvidia' as const, count: 1, memoryBytes: 10_000 * 1048576 };
+    const first = (await gpus.allocate(need))!;
+    assert.equal(first.selection.devices[0]!.uuid, 'GPU-1111'); // GPU 1 has only ~1.5 GiB free
+    assert.equal(first.selection.env.CUDA_VISIBLE_DEVICES, 'GPU-1111');
     let second: string | undefined;
-    const pending = gpus.acquire(10_000).then((l) => ((second = l.device.uuid), l));
+    const pending = gpus.allocate(need).then((l) => ((second = l!.selection.env.CUDA_VISIBLE_DEVICES), l!));
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(second, undefined, 'queued while the only fitting device is busy');
+    assert.equal(gpus.waiting, 1);
+    // A small request fits the other device meanwhile: a waiter that does not fit blocks nobody.
+    const small = (await gpus.allocate({ ...need, memoryBytes: 1024 * 1048576 }))!;
+    assert.equal(small.selection.devices[0]!.uuid, 'GPU-6666');
+    small.release();
     first.release();
     const lease = await pending;
     assert.equal(second, 'GPU-1111');
     lease.release();
-    await assert.rejects(gpus.acquire(100_000), /no GPU has/);
+    await assert.rejects(
+      gpus.allocate({ ...need, memoryBytes: 100_000 * 1048576 }),
+      (e: AionError) => e.code === 'EX020',
+    );
+    assert.equal(await gpus.allocate({ ...need, required: false, memoryBytes: 100_000 * 1048576 }), undefined);
     gpus.stop();
     const t = Date.now();
-    const hung = await nvidiaSmiDiscover({ PATH, FAKE_NVSMI: 'hang' }, 300)();
-    assert.deepEqual(hung, []);
+    const hung = await libraryDiscover({ PATH, FAKE_NVSMI: 'hang' }, 300)();
+    assert.deepEqual(hung.devices, []);
     assert.ok(Date.now() - t < 5000);
-    assert.deepEqual(await nvidiaSmiDiscover({ PATH, FAKE_NVSMI: 'garbage' })(), []);
+    assert.deepEqual((await libraryDiscover({ PATH, FAKE_NVSMI: 'garbage' })()).devices, []);
   });
 });
