@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -11,6 +12,7 @@ import {
   libraryDiscover,
   MAX_SOCKET_PATH,
 } from '../../src/lib/daemon/index.js';
+import { startDaemon } from '../../src/daemon/index.js';
 import { parseRunArgv } from '../../src/lib/daemon/fast-run.js';
 import { AionError } from '../../src/lib/errors/index.js';
 import { tempHome } from './helpers.js';
@@ -70,6 +72,34 @@ describe('daemon units', () => {
     const link = join(home.path, 'link');
     await symlink(ok, link);
     assert.match(checkPrivateDir(link)!.problem, /symbolic link/);
+  });
+
+  it('a daemon refuses to start in a runtime dir owned by another user, a wide one or a symlink (LC030)', async () => {
+    const cases: [string, (dir: string) => Promise<void>, RegExp][] = [
+      ['owner', (d) => chown(d, 65534, 65534), /owned by uid 65534/],
+      ['mode', (d) => chmod(d, 0o711), /mode is 711/],
+      [
+        'symlink',
+        async (d) => {
+          await rm(d, { recursive: true });
+          await mkdir(`${d}-real`, { mode: 0o700 });
+          await symlink(`${d}-real`, d);
+        },
+        /symbolic link/,
+      ],
+    ];
+    for (const [name, spoil, problem] of cases) {
+      const env = { AIONCTL_HOME: join(home.path, `start-${name}`), PATH: process.env.PATH ?? '' };
+      const dir = daemonPaths(env).dir;
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await spoil(dir);
+      await assert.rejects(
+        startDaemon({ env, cwd: home.path }),
+        (e: AionError) => e.code === 'LC030' && problem.test(e.message),
+        name,
+      );
+      assert.equal(existsSync(daemonPaths(env).socket), false, `${name}: no socket was created`);
+    }
   });
 
   it('the fast path takes only the flags it knows', () => {
