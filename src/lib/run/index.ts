@@ -38,3 +38,4 @@ export {
   DEFAULT_TIMEOUT_MS,
 } from './policy.js';
 export { PACKAGE_GUEST, SCRATCH_GUEST } from './layout.js';
+export { INPUT_ERROR_CODE, INPUT_ERROR_HINT, inputErrorMessage } from './input.js';
