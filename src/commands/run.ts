@@ -3,8 +3,14 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/index.js';
 import { resolvePaths } from '../lib/config/index.js';
 import { AionError, type ErrorCode } from '../lib/errors/index.js';
-import { type RunEnvelope, runPackage, type SandboxMode } from '../lib/run/index.js';
-import { INPUT_ERROR_CODE, INPUT_ERROR_HINT, inputErrorMessage } from '../lib/run/index.js';
+import {
+  INPUT_ERROR_CODE,
+  INPUT_ERROR_HINT,
+  inputErrorMessage,
+  type RunEnvelope,
+  runPackage,
+  type SandboxMode,
+} from '../lib/run/index.js';
 
 function parseInput(text: string, from: string): unknown {
   try {

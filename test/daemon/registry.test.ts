@@ -96,9 +96,13 @@ describe('daemon registry endpoints (real docker-registry, signed packages)', ()
     );
   });
 
-  it('a repeat resolve is served from the registry cache (tag lists, tags, manifests); metrics show it', async () => {
+  it('a repeat resolve is served from the registry cache (tag lists, tags, manifests, configs); metrics show it', async () => {
     const stat = async (name: string) => (await client.status()).caches.find((c) => c.name === name)!;
-    const before = { lists: await stat('registry-tag-lists'), manifests: await stat('registry-manifests') };
+    const before = {
+      lists: await stat('registry-tag-lists'),
+      manifests: await stat('registry-manifests'),
+      blobs: await stat('registry-blobs'),
+    };
     const again = await client.request<{ packages: ResolvedPackage[] }>('POST', '/v1/resolve', {
       packages: ['app@^1.0.0'],
       cwd: project,
@@ -110,6 +114,9 @@ describe('daemon registry endpoints (real docker-registry, signed packages)', ()
     assert.equal(lists.misses, before.lists.misses, 'no tag list was fetched again');
     assert.ok(manifests.hits >= before.manifests.hits + 4, JSON.stringify(manifests));
     assert.ok(manifests.bytes > 0 && manifests.bytes <= manifests.maxBytes);
+    const blobs = await stat('registry-blobs'); // the package configs (dependencies) by digest
+    assert.ok(blobs.hits >= before.blobs.hits + 4, JSON.stringify(blobs));
+    assert.equal(blobs.misses, before.blobs.misses);
     const metrics = (await client.request<string>('GET', '/metrics')).body;
     const hits = /aionctl_daemon_cache_hits\{cache="registry-tag-lists"\} (\d+)/.exec(metrics);
     assert.ok(hits && Number(hits[1]) >= 4, metrics);
