@@ -163,5 +163,14 @@ describe('daemon units', () => {
     assert.deepEqual(hung.devices, []);
     assert.ok(Date.now() - t < 5000);
     assert.deepEqual((await libraryDiscover({ PATH, FAKE_NVSMI: 'garbage' })()).devices, []);
+    // Periodic refresh, each cut off: a hung nvidia-smi delays a GPU run by at most the timeout, never forever.
+    const hanging = new GpuScheduler(libraryDiscover({ PATH, FAKE_NVSMI: 'hang' }, 200), 100);
+    const t2 = Date.now();
+    assert.equal(await hanging.allocate({ ...need, required: false }), undefined);
+    await assert.rejects(hanging.allocate(need), (e: AionError) => e.code === 'EX020');
+    assert.ok(Date.now() - t2 < 3000, `${Date.now() - t2} ms`);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.ok(hanging.refreshes >= 2, `refreshed ${hanging.refreshes} times`);
+    hanging.stop();
   });
 });
