@@ -4,11 +4,12 @@
  * resolvePackages, the resolution `aionctl install` does), plus the daemon's registry cache.
  */
 import { createHash } from 'node:crypto';
-import { type AionPaths, type Env, resolvePaths } from '../lib/config/index.js';
+import { type AionPaths, type Env, loadConfig, resolvePaths } from '../lib/config/index.js';
 import { resolvePackages } from '../lib/install/index.js';
 import { type ArtifactReference, formatReference, openTarget } from '../lib/oci/index.js';
 import { validatePaths } from '../lib/manifest/index.js';
 import {
+  createPolicyVerifier,
   keyFingerprint,
   loadPublicKey,
   openArtifact,
@@ -42,6 +43,7 @@ export function libraryHandlers(env: Env, paths: AionPaths = resolvePaths(env)):
       return validatePaths(paths, { cwd });
     },
     async verify(body: VerifyBody, caches: ServerCaches) {
+      if (!body.keys) return verifyAgainstPolicy(body, env, paths);
       const keys = body.keys.map((pem, i) => loadPublicKey(pem, `keys[${i}]`));
       const fingerprints = keys.map(keyFingerprint).sort();
       const open = { env, plainHttp: body.plainHttp };
@@ -94,4 +96,23 @@ export function libraryHandlers(env: Env, paths: AionPaths = resolvePaths(env)):
       }
     },
   };
+}
+
+/**
+ * `aionctl verify REF` without keys: "is this allowed here?" under the trust policy in effect at `cwd` (nothing is
+ * recorded). Not cached: the policy names key files whose contents may change without a watched file changing.
+ */
+async function verifyAgainstPolicy(body: VerifyBody, env: Env, paths: AionPaths) {
+  const loaded = await loadConfig(body.cwd!, paths.config);
+  const open = { env, plainHttp: body.plainHttp };
+  const opened = await openArtifact(body.ref, open);
+  const signatureTarget = await openSignatureRepository(open);
+  try {
+    const verifier = createPolicyVerifier(loaded.config, { paths, env, record: false, signatureTarget });
+    const result = await verifier.verify(opened.target, opened.ref);
+    return { ...result, identity: opened.identity, warnings: loaded.warnings };
+  } finally {
+    await opened.target.close();
+    if (signatureTarget) await signatureTarget.close();
+  }
 }

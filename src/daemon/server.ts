@@ -42,7 +42,9 @@ export interface ResolveBody {
 
 export interface VerifyBody {
   ref: string;
-  keys: string[];
+  /** Public keys (PEM); absent: the trust policy in effect at `cwd` decides. */
+  keys?: string[] | undefined;
+  cwd?: string;
   identity?: string;
   plainHttp?: boolean;
 }
@@ -572,9 +574,15 @@ export class DaemonServer {
     if (url === '/v1/verify') {
       const b = (body ?? {}) as Record<string, unknown>;
       if (typeof b.ref !== 'string' || !b.ref) throw badRequest('ref must be a reference string');
-      const keys = checkStrings(b.keys, 'keys');
+      // With keys: verify against them (as `aionctl verify --key`); without: against the trust policy in effect at
+      // cwd (as `aionctl verify REF`).
+      const keys = b.keys === undefined ? undefined : checkStrings(b.keys, 'keys');
       if (b.identity !== undefined && typeof b.identity !== 'string') throw badRequest('identity must be a string');
+      if (b.cwd !== undefined && (typeof b.cwd !== 'string' || !isAbsolute(b.cwd)))
+        throw badRequest('cwd must be an absolute path');
+      if (!keys && b.cwd === undefined) throw badRequest('give keys, or cwd to verify against the trust policy');
       const verifyBody: VerifyBody = { ref: b.ref, keys, identity: b.identity as string | undefined };
+      if (typeof b.cwd === 'string') verifyBody.cwd = b.cwd;
       if (b.plainHttp === true) verifyBody.plainHttp = true;
       return this.send(res, 200, await this.options.handlers.verify(verifyBody, this.caches));
     }

@@ -181,8 +181,33 @@ describe('daemon registry endpoints (real docker-registry, signed packages)', ()
       assert.equal(String(cli.code), viaDaemon.headers['x-aionctl-exit'], name);
       assert.equal(parseJson<ErrorBody>(cli).error.code, viaDaemon.body.error.code, name);
     }
-    // The trust policy (not a key list) is what the CLI uses without --key: the project's policy trusts app.
-    const policy = await runCli(['verify', ref, '--json'], { cwd: project, env });
-    assert.equal(policy.code, 0, policy.stderr);
+    // Without keys the trust policy in effect at cwd decides, as `aionctl verify REF` does.
+    const policy = await client.request<{ digest: string; signer: string; rule: { match: string } }>(
+      'POST',
+      '/v1/verify',
+      { ref, cwd: project },
+    );
+    assert.equal(policy.status, 200, JSON.stringify(policy.body));
+    assert.equal(policy.body.digest, digests.get('app@1.0.0'));
+    const cliPolicy = await runCli(['verify', ref, '--json'], { cwd: project, env });
+    assert.equal(cliPolicy.code, 0, cliPolicy.stderr);
+    const cliResult = parseJson<{ digest: string; signer: string; rule: { match: string } }>(cliPolicy);
+    assert.deepEqual(
+      [policy.body.digest, policy.body.signer, policy.body.rule.match],
+      [cliResult.digest, cliResult.signer, cliResult.rule.match],
+    );
+    for (const name of ['unsigned', 'rogue']) {
+      const r = `${registry.host}/agents/${name}:1.0.0`;
+      const viaDaemon = await client.request<ErrorBody>('POST', '/v1/verify', { ref: r, cwd: project });
+      const cli = await runCli(['verify', r, '--json'], { cwd: project, env });
+      assert.notEqual(cli.code, 0);
+      assert.equal(String(cli.code), viaDaemon.headers['x-aionctl-exit'], `policy ${name}`);
+      assert.equal(parseJson<ErrorBody>(cli).error.code, viaDaemon.body.error.code, `policy ${name}`);
+    }
+    // Outside the project no rule matches the registry: refused with the policy's code, both ways.
+    const outside = await client.request<ErrorBody>('POST', '/v1/verify', { ref, cwd: home.path });
+    const cliOutside = await runCli(['verify', ref, '--json'], { cwd: home.path, env });
+    assert.equal(parseJson<ErrorBody>(cliOutside).error.code, outside.body.error.code);
+    assert.equal(String(cliOutside.code), outside.headers['x-aionctl-exit']);
   });
 });
