@@ -246,6 +246,28 @@ export class DaemonServer {
         },
       });
     }
+    const gpu = options.gpu;
+    if (gpu) {
+      new Gauge({
+        name: 'aionctl_daemon_gpu_slots',
+        help: 'GPU slots (one per discovered device), by state.',
+        labelNames: ['state'],
+        registers: [this.metrics],
+        collect() {
+          const devices = gpu.devices();
+          this.set({ state: 'busy' }, devices.filter((d) => d.busy).length);
+          this.set({ state: 'free' }, devices.filter((d) => !d.busy).length);
+        },
+      });
+      new Gauge({
+        name: 'aionctl_daemon_gpu_waiting',
+        help: 'Runs waiting for a GPU slot.',
+        registers: [this.metrics],
+        collect() {
+          this.set(gpu.waiting);
+        },
+      });
+    }
     this.server = createServer({ keepAlive: true }, (req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
   }

@@ -87,6 +87,9 @@ describe('daemon pools and scheduling (a real daemon in this process)', () => {
     const runs = await Promise.all([0, 1].map(() => client.run({ package: gpuPkg, input: {}, cwd: '/' })));
     for (const r of runs) assert.equal(r.ok, true, JSON.stringify(r));
     const [a, b] = runs.map((r) => r.output as GpuOutput) as [GpuOutput, GpuOutput];
+    const metrics = (await client.request<string>('GET', '/metrics')).body;
+    assert.match(metrics, /aionctl_daemon_gpu_slots\{state="free"\} 1/);
+    assert.match(metrics, /aionctl_daemon_gpu_waiting 0/);
     assert.equal(a.cuda, 'GPU-aaaa');
     assert.equal(b.cuda, 'GPU-aaaa');
     assert.ok(a.end <= b.start || b.end <= a.start, `overlapping: ${JSON.stringify([a, b])}`);

@@ -15,7 +15,9 @@ import {
 import { startDaemon } from '../../src/daemon/index.js';
 import { parseRunArgv } from '../../src/lib/daemon/fast-run.js';
 import { AionError } from '../../src/lib/errors/index.js';
-import { tempHome } from './helpers.js';
+import { resolvePaths } from '../../src/lib/config/index.js';
+import { preparedModule, resolveRunnable } from '../../src/lib/run/index.js';
+import { SUMMARIZE, tempHome } from './helpers.js';
 
 const FAKE_NVSMI = `#!/bin/sh
 case "\${FAKE_NVSMI:-ok}" in
@@ -100,6 +102,21 @@ describe('daemon units', () => {
       );
       assert.equal(existsSync(daemonPaths(env).socket), false, `${name}: no socket was created`);
     }
+  });
+
+  it('prepared modules are kept in an LRU bounded by bytes (the daemon passes its own)', async () => {
+    const env = { AIONCTL_HOME: join(home.path, 'modules') };
+    const runnable = await resolveRunnable(SUMMARIZE, { cwd: home.path, env, paths: resolvePaths(env) });
+    const one = preparedModule(runnable, 1, new LruCache<Uint8Array>('probe', 1 << 20));
+    const budget = Math.floor((one.length + 128) * 2.5); // room for two prepared copies, not three
+    const cache = new LruCache<Uint8Array>('modules', budget);
+    for (const pages of [1, 2, 3]) preparedModule(runnable, pages, cache);
+    assert.equal(cache.size, 2);
+    assert.ok(cache.bytes <= budget);
+    assert.equal(cache.peek(`${runnable.identity.digest}:1`), undefined, 'the least recently used one went first');
+    const again = preparedModule(runnable, 3, cache);
+    assert.equal(cache.stats().hits, 1);
+    assert.equal(again, cache.peek(`${runnable.identity.digest}:3`));
   });
 
   it('the fast path takes only the flags it knows', () => {
