@@ -139,6 +139,19 @@ describe('daemon registry endpoints (real docker-registry, signed packages)', ()
     assert.equal(seen, '1.1.9');
   });
 
+  it('docker-registry sends no ETag on tags/list (so tag lists use a TTL, not If-None-Match)', async () => {
+    // If this starts failing, the registry now sends ETags: teach RegistryCache to revalidate tag lists with them.
+    const list = await fetch(`http://${registry.host}/v2/agents/app/tags/list`);
+    assert.equal(list.status, 200);
+    await list.arrayBuffer();
+    assert.equal(list.headers.get('etag'), null);
+    const manifest = await fetch(`http://${registry.host}/v2/agents/app/manifests/1.0.0`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    await manifest.arrayBuffer();
+    assert.equal(manifest.headers.get('etag'), `"${digests.get('app@1.0.0')}"`);
+  });
+
   it('resolve errors carry the CLI codes (a conflict, an unknown package, a malformed body)', async () => {
     const conflict = await client.request<ErrorBody>('POST', '/v1/resolve', {
       packages: ['app@^1.0.0', 'cx@^1.0.0'],
