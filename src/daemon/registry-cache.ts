@@ -126,9 +126,9 @@ export class RegistryCache {
       },
     };
     return new Proxy(target, {
-      get(t, property, receiver) {
+      get(t, property) {
         if (typeof property === 'string' && property in cached) return cached[property as keyof Target];
-        const value = Reflect.get(t, property, receiver === undefined ? t : t) as unknown;
+        const value = Reflect.get(t, property, t) as unknown;
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
       },
     });
