@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDocument, stringify } from 'yaml';
+import { parse, parseDocument } from 'yaml';
 import { parseSource, validatePaths } from '../src/lib/manifest/index.js';
 import { median, REPO_ROOT, round } from './util.js';
 
@@ -38,6 +38,52 @@ export function referenceManifest(i: number): Record<string, unknown> {
   };
 }
 
+/** `referenceManifest(i)` written the way the reference AIP is (comments, quoted strings, flow lists). */
+export function referenceYaml(i: number): string {
+  const m = referenceManifest(i) as {
+    metadata: Record<string, string>;
+    runtime: { resources: { memory: string } };
+    policies: { timeout_ms: number; retries: number };
+  };
+  return `# yaml-language-server: $schema=../../manifests/agent-package.schema.json
+apiVersion: aionos/v1
+kind: AgentPackage
+metadata:
+  name: ${m.metadata.name}
+  version: "${m.metadata.version}"
+  description: ${m.metadata.description}
+  authors: ["AION Core", "Bench ${i}"]
+  license: Apache-2.0
+  signatures:
+    cosign: "sigstore://ghcr.io/aion/summarize_text_${i}@sha256:..."
+  sbom: "oci://ghcr.io/aion/sbom/summarize_text_${i}:1.3.${i}"
+runtime:
+  type: subprocess
+  command: ["node", "main${i}.mjs"]
+  resources:
+    cpu: "0.5"
+    memory: "${m.runtime.resources.memory}"
+    gpu:
+      required: false
+      vendor: none
+permissions:
+  filesystem: deny
+  network: deny
+  secrets: ["OPENAI_API_KEY?"]
+entrypoints:
+  grpc:
+    port: 0
+  schema:
+    input: "schemas/summarize_input_${i}.json"
+    output: "schemas/summarize_output_${i}.json"
+intents:
+  - "summarize"
+policies:
+  timeout_ms: ${m.policies.timeout_ms}
+  retries: ${m.policies.retries}
+`;
+}
+
 /** The reference package's two I/O schemas, each package's pair different from every other's. */
 export function referenceSchemas(i: number): { input: object; output: object } {
   return {
@@ -70,11 +116,14 @@ export async function writeReferencePackages(root: string, count: number): Promi
   await mkdir(join(root, 'json'), { recursive: true });
   for (let i = 0; i < count; i++) {
     const data = referenceManifest(i);
+    if (i === 0 && JSON.stringify(parse(referenceYaml(i))) !== JSON.stringify(data)) {
+      throw new Error('bench: referenceYaml and referenceManifest disagree');
+    }
     const dir = join(root, 'yaml', `pkg${i}`);
     await mkdir(join(dir, 'schemas'), { recursive: true });
     const { input, output } = referenceSchemas(i);
     await Promise.all([
-      writeFile(join(dir, 'aip.yaml'), stringify(data)),
+      writeFile(join(dir, 'aip.yaml'), referenceYaml(i)),
       writeFile(join(dir, 'schemas', `summarize_input_${i}.json`), `${JSON.stringify(input, null, 2)}\n`),
       writeFile(join(dir, 'schemas', `summarize_output_${i}.json`), `${JSON.stringify(output, null, 2)}\n`),
       writeFile(join(root, 'json', `pkg${i}.json`), JSON.stringify(data)),
