@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv';
+import { generatedMetaValidator, META_SCHEMA_ID } from './schemas.js';
 
 type Ajv2020Class = typeof import('ajv/dist/2020.js').default;
 type AjvInstance = InstanceType<Ajv2020Class>;
@@ -51,6 +52,16 @@ export function schemaDigest(schema: unknown): string {
 export function checkUserSchema(schema: unknown): string | undefined {
   if (typeof schema !== 'boolean' && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
     return 'must be a JSON object';
+  }
+  if (typeof schema === 'boolean') return undefined;
+  const $schema = (schema as Record<string, unknown>).$schema;
+  // The build-time meta-schema validator spares loading ajv and generating the meta-schema's code; other dialects
+  // (and a bare build) go through ajv itself, exactly as before.
+  const meta = $schema === undefined || $schema === META_SCHEMA_ID ? generatedMetaValidator() : undefined;
+  if (meta) {
+    if (meta(schema)) return undefined;
+    const first = meta.errors?.[0];
+    return `${first?.instancePath || '/'} ${first?.message ?? ''}`.trim();
   }
   const ajv = userSchemaAjv();
   if (ajv.validateSchema(schema as object)) return undefined;
