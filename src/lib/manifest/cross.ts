@@ -322,13 +322,22 @@ function resolvesLocally(schema: unknown, ref: string): boolean {
 }
 
 /** Checks the files an agent package names: its module, its I/O schemas, and its dependency ranges. */
-export function checkPackageFiles(source: SourceDocument): Diagnostic[] {
+export function checkPackageFiles(
+  source: SourceDocument,
+  options: { plainFiles?: ReadonlySet<string> } = {},
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const data = source.data;
   if (!isObj(data)) return out;
   const root = dirname(source.file);
   let realRoot: string | undefined | null = null;
+  const plain = options.plainFiles;
   const inside = (rel: string) => {
+    // A file the directory walk reached through no symlink, below a manifest it reached the same way, is inside.
+    if (plain?.has(source.file) && !isAbsolute(rel)) {
+      const full = join(root, rel);
+      if (plain.has(full) && full.startsWith(root + sep)) return full;
+    }
     if (realRoot === null) {
       try {
         realRoot = realpath(root);

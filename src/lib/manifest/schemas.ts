@@ -59,7 +59,9 @@ export function validatorsSourceDigest(): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(MANIFEST_AJV_OPTIONS));
   hash.update((require('ajv/package.json') as { version: string }).version);
-  for (const file of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(SCHEMA_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     hash.update(`\0${file}\0`).update(readFileSync(join(SCHEMA_DIR, file)));
   }
   return hash.digest('hex');

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Document, Node, Pair } from 'yaml';
 import { AionError, fsError } from '../errors/index.js';
@@ -32,17 +32,22 @@ export interface SourceDocument {
 /** Reads a manifest as strict UTF-8 text; binary, non-UTF-8 and oversized files are FS errors (exit 3). */
 export function readManifestText(file: string): string {
   let bytes: Buffer;
+  let fd: number | undefined;
   try {
-    const size = statSync(file).size;
+    // One open + fstat + read: no separate stat of the path.
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
     if (size > MAX_MANIFEST_BYTES) {
       throw new AionError('FS005', `${file} is ${size} bytes; manifests are limited to ${MAX_MANIFEST_BYTES} bytes`, {
         hint: 'is this really a manifest? split it or point aionctl at the right file',
       });
     }
-    bytes = readFileSync(file);
+    bytes = readFileSync(fd);
   } catch (err) {
     if (err instanceof AionError) throw err;
     throw fsError(err, file);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   if (bytes.includes(0)) {
     throw new AionError('FS004', `${file} is binary (it contains NUL bytes), not a YAML manifest`, {
@@ -149,10 +154,7 @@ export function parseSource(file: string, text: string): { source?: SourceDocume
 }
 
 /** The full parse with node positions (the yaml library), with every cap and check; `parseSource` falls back to it. */
-export function parseWithPositions(
-  file: string,
-  text: string,
-): { source?: SourceDocument; diagnostics: Diagnostic[] } {
+export function parseWithPositions(file: string, text: string): { source?: SourceDocument; diagnostics: Diagnostic[] } {
   const { LineCounter, parseDocument } = yaml();
   const counter = new LineCounter();
   let doc: Document;
