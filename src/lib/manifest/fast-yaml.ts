@@ -45,6 +45,8 @@ const OTHER_NUMBER =
 
 /** A plain scalar's value under the core schema. */
 function resolvePlain(text: string): unknown {
+  // Most plain scalars are words: only these first characters can start a null, a boolean or a number.
+  if (!'~nNtTfF0123456789+-.'.includes(text[0] ?? '~')) return text;
   if (NULL.test(text)) return null;
   if (BOOL.test(text)) return text[0] === 't' || text[0] === 'T';
   if (INT.test(text)) return parseInt(text, 10);

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Document, Node, Pair } from 'yaml';
 import { AionError, fsError } from '../errors/index.js';
@@ -29,6 +29,8 @@ export interface SourceDocument {
   locate(path: readonly PathSegment[], options?: { key?: boolean }): { line: number; col: number };
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Reads a manifest as strict UTF-8 text; binary, non-UTF-8 and oversized files are FS errors (exit 3). */
 export function readManifestText(file: string): string {
   let bytes: Buffer;
@@ -42,7 +44,14 @@ export function readManifestText(file: string): string {
         hint: 'is this really a manifest? split it or point aionctl at the right file',
       });
     }
-    bytes = readFileSync(fd);
+    bytes = Buffer.allocUnsafe(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, bytes, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    bytes = bytes.subarray(0, off);
   } catch (err) {
     if (err instanceof AionError) throw err;
     throw fsError(err, file);
@@ -55,7 +64,7 @@ export function readManifestText(file: string): string {
     });
   }
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     throw new AionError('FS004', `${file} is not valid UTF-8`, { hint: 'save the file as UTF-8' });
   }
