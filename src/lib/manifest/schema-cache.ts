@@ -6,7 +6,6 @@
  * once per content digest (sha256 of the canonical JSON), in a bounded LRU shared by the whole process.
  * ajv is loaded on first use: commands that never touch a package schema do not pay for it.
  */
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv';
 import { generatedMetaValidator, META_SCHEMA_ID } from './schemas.js';
@@ -45,7 +44,7 @@ export function canonicalJson(value: unknown): string {
 
 /** `sha256:<hex>` of a schema's canonical JSON: the cache key of its compiled validator. */
 export function schemaDigest(schema: unknown): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(schema)).digest('hex')}`;
+  return `sha256:${(require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(canonicalJson(schema)).digest('hex')}`;
 }
 
 /** Why `schema` is not a valid JSON Schema (the first meta-schema error), or undefined when it is. */

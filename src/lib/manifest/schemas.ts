@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -56,7 +55,7 @@ export function sharedAjv(): AjvInstance {
 
 /** What the generated module is made from: the schema files, ajv's version and the options. */
 export function validatorsSourceDigest(): string {
-  const hash = createHash('sha256');
+  const hash = (require('node:crypto') as typeof import('node:crypto')).createHash('sha256');
   hash.update(JSON.stringify(MANIFEST_AJV_OPTIONS));
   hash.update((require('ajv/package.json') as { version: string }).version);
   for (const file of readdirSync(SCHEMA_DIR)
