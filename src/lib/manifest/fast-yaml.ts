@@ -31,7 +31,6 @@ interface Line {
 }
 
 // Characters that make the document leave the fast path outright: tabs, CR, control characters, BOM, non-chars.
-// eslint-disable-next-line no-control-regex
 const UNSUPPORTED_CHARS = /[\x00-\x09\x0b-\x1f\x7f-\x9f\r\ufeff\ufffe\uffff]/;
 const PLAIN_KEY = /^[A-Za-z_$][A-Za-z0-9_$.\-/]*$/;
 const RESERVED_KEY = /^(?:~|[Nn]ull|NULL|[Tt]rue|TRUE|[Ff]alse|FALSE|<<|__proto__)$/;
