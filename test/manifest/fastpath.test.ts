@@ -42,6 +42,127 @@ function yamlFiles(dir: string, out: string[] = []): string[] {
   return out;
 }
 
+/** Random block documents of tricky tokens (seeded, so a failure reproduces). */
+function fuzzDocuments(count: number, seed: number): string[] {
+  let state = seed;
+  const rnd = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
+  const scalars = [
+    'a',
+    'b c',
+    '1',
+    '-1',
+    '+2',
+    '0.5',
+    '.5',
+    '1.',
+    '1e3',
+    '0x1f',
+    '0o7',
+    '~',
+    'null',
+    'Null',
+    'true',
+    'False',
+    'yes',
+    '"q"',
+    "'s'",
+    '"a\\"b"',
+    "'it''s'",
+    '"\\u00e9"',
+    'a#b',
+    'a #c',
+    'http://x:1',
+    'a: b',
+    'a:b',
+    '-x',
+    '- x',
+    '[a, b]',
+    '[]',
+    '{}',
+    '{a: 1}',
+    '&a x',
+    '*a',
+    '!t x',
+    '|',
+    '>',
+    '"',
+    "'",
+    '',
+    'x ',
+    '@x',
+    '%x',
+    '? x',
+    ': x',
+    ',x',
+    'x,y',
+    '[a, "b, c"]',
+    '[a,]',
+    '[ a ,b ]',
+    '"x" y',
+    '#',
+    ' # c',
+    '.inf',
+    '.nan',
+    '1_0',
+    '007',
+    'é',
+    '"\\t"',
+    '"\\x41"',
+    'a  b',
+  ];
+  const keys = [
+    'a',
+    'b',
+    'k1',
+    'a.b',
+    'a-b',
+    '"q k"',
+    "'s k'",
+    'a b',
+    '1',
+    'true',
+    'null',
+    '~',
+    '<<',
+    '__proto__',
+    '$x',
+    '_',
+    'a/b',
+    '"a"',
+    'é',
+    '-a',
+    '? a',
+  ];
+  const block = (indent: number, depth: number): string[] => {
+    const lines: string[] = [];
+    const seq = rnd() < 0.25;
+    for (let i = 0, n = 1 + Math.floor(rnd() * 4); i < n; i++) {
+      const pad = ' '.repeat(indent + (rnd() < 0.03 ? 1 : 0));
+      const r = rnd();
+      if (seq) {
+        if (r < 0.5 || depth > 3) lines.push(`${pad}- ${pick(scalars)}`);
+        else if (r < 0.75) lines.push(`${pad}-`, ...block(indent + 2, depth + 1));
+        else {
+          const sub = block(indent + 2, depth + 1);
+          sub[0] = `${pad}- ${sub[0]!.trimStart()}`;
+          lines.push(...sub);
+        }
+      } else {
+        const k = pick(keys);
+        if (r < 0.55 || depth > 3) lines.push(`${pad}${k}: ${pick(scalars)}`);
+        else if (r < 0.65) lines.push(`${pad}${k}: ${pick(scalars)}`, `${pad}  ${pick(scalars)}`);
+        else if (r < 0.7) lines.push(`${pad}${k}:`);
+        else if (r < 0.75) lines.push(`${pad}${k}:`, ...block(indent, depth + 1));
+        else lines.push(`${pad}${k}:${rnd() < 0.2 ? ' # c' : ''}`, ...block(indent + 2, depth + 1));
+      }
+      if (rnd() < 0.05) lines.push(rnd() < 0.5 ? '' : `${pad}# comment`);
+    }
+    return lines;
+  };
+  return Array.from({ length: count }, () => `${block(0, 0).join('\n')}\n`);
+}
+
 // Documents the fast path must either decline or read exactly as the yaml library does.
 const SNIPPETS = [
   'a: 1\nb: -2\nc: +3\nd: 0755\ne: 1.5\nf: .5\ng: -.5\nh: 1.\ni: 1e3\nj: 0x1F\nk: 0o17\nl: .inf\nm: .nan\n',
@@ -114,6 +235,19 @@ describe('validate: the fast YAML path (issue 15)', { timeout: 600_000 }, () => 
       assert.deepEqual(fast.data, reference.data, text);
     }
     assert.ok(taken >= 20, `the fast path took only ${taken} documents`);
+  });
+
+  it('agrees with the yaml library on 20,000 random documents of tricky tokens (or declines them)', () => {
+    let taken = 0;
+    for (const text of fuzzDocuments(20_000, 15)) {
+      const fast = fastYaml(text, MAX_DEPTH);
+      if (!fast.ok) continue;
+      taken++;
+      const reference = slow(text);
+      assert.equal(reference.errors, 0, `the fast path accepted a document the yaml library rejects:\n${text}`);
+      assert.deepEqual(fast.data, reference.data, text);
+    }
+    assert.ok(taken >= 500, `the fast path took only ${taken} documents`);
   });
 
   it('takes the examples, the reference AIP and the bench packages (else the speed is silently lost)', () => {
