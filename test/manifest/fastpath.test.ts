@@ -396,6 +396,10 @@ describe('validate: the fast YAML path (issue 15)', { timeout: 600_000 }, () => 
       assert.equal(d(1), true);
       assert.equal(d('s'), false);
       assert.equal(validatorCacheStats().entries, 2, 'the bound holds');
+      // A nested $id of one package's schema is not left behind for another's references.
+      const nested = { $defs: { x: { $id: 'https://example.com/nested.json', type: 'string' } } };
+      userSchemaValidator({ ...nested, $ref: 'https://example.com/nested.json' });
+      assert.throws(() => userSchemaValidator({ $ref: 'https://example.com/nested.json' }), /can't resolve/);
       assert.notEqual(userSchemaValidator({ type: 'object', required: ['x'] }), a, 'the oldest entry was evicted');
     } finally {
       configureValidatorCache({ clear: true, maxEntries: DEFAULT_VALIDATOR_CACHE_ENTRIES });

@@ -116,11 +116,16 @@ export function userSchemaValidator(schema: object | boolean): ValidateFunction 
   const hit = validators.get(digest);
   if (hit) return hit;
   const ajv = userSchemaAjv();
+  // Everything the compile registers (the root `$id` and nested ones) is forgotten afterwards: one package's schema
+  // can never resolve a reference through another's, and two packages may use the same `$id`s.
+  const refs = ajv.refs as Record<string, unknown>;
+  const schemas = ajv.schemas as Record<string, unknown>;
+  const refsBefore = new Set(Object.keys(refs));
+  const schemasBefore = new Set(Object.keys(schemas));
   let validate: ValidateFunction;
   try {
     validate = ajv.compile(schema);
   } finally {
-    // The compiled function keeps working; the instance forgets the schema's $id for the next package.
     if (typeof schema === 'object') {
       try {
         ajv.removeSchema(schema);
@@ -128,6 +133,8 @@ export function userSchemaValidator(schema: object | boolean): ValidateFunction 
         // never registered
       }
     }
+    for (const key of Object.keys(refs)) if (!refsBefore.has(key)) delete refs[key];
+    for (const key of Object.keys(schemas)) if (!schemasBefore.has(key)) delete schemas[key];
   }
   validators.set(digest, validate);
   return validate;
