@@ -224,6 +224,21 @@ export class DaemonServer {
     this.server.keepAliveTimeout = 30_000;
   }
 
+  private readonly byOutcome = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<'outcome'> }>();
+
+  /** The labelled metric children of an outcome, made once (no label hashing per run). */
+  private outcomeMetrics(outcome: string): {
+    count: Counter.Internal;
+    duration: Histogram.Internal<'outcome'>;
+  } {
+    let m = this.byOutcome.get(outcome);
+    if (!m) {
+      m = { count: this.runsCounter.labels({ outcome }), duration: this.duration.labels({ outcome }) };
+      this.byOutcome.set(outcome, m);
+    }
+    return m;
+  }
+
   private cacheStats() {
     return [...this.options.runner.caches(), this.caches.tags.stats(), this.caches.verified.stats()];
   }
@@ -407,8 +422,8 @@ export class DaemonServer {
         this.options.log.write('error', 'run crashed', { cid: record.correlationId, error: (err as Error).stack });
     }
     const outcome = ok ? 'ok' : (record.envelope?.error?.code ?? record.error?.code ?? 'EX001');
-    this.runsCounter.inc({ outcome });
-    this.duration.observe({ outcome }, (performance.now() - start) / 1000);
+    this.outcomeMetrics(outcome).count.inc();
+    this.outcomeMetrics(outcome).duration.observe((performance.now() - start) / 1000);
     this.total.total++;
     if (ok) this.total.ok++;
     else this.total.failed++;
@@ -424,22 +439,45 @@ export class DaemonServer {
 
   // ---- HTTP ------------------------------------------------------------------------------------------------
 
-  private async readBody(req: IncomingMessage): Promise<unknown> {
+  private readBody(req: IncomingMessage): Promise<unknown> {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > this.maxBody)
-      throw new HttpError(413, 'EX042', `the body is ${declared} bytes; the cap is ${this.maxBody}`);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > this.maxBody) throw new HttpError(413, 'EX042', `the body is over the ${this.maxBody}-byte cap`);
-      chunks.push(chunk as Buffer);
-    }
-    try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      throw badRequest('the body is not JSON');
-    }
+      return Promise.reject(new HttpError(413, 'EX042', `the body is ${declared} bytes; the cap is ${this.maxBody}`));
+    // Plain events, not an async iterator: a run's body is one chunk, and the iterator cost more than the parse.
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > this.maxBody) {
+          cleanup();
+          reject(new HttpError(413, 'EX042', `the body is over the ${this.maxBody}-byte cap`));
+          return;
+        }
+        chunks.push(chunk);
+      };
+      const onEnd = () => {
+        cleanup();
+        try {
+          const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+          resolve(JSON.parse(text));
+        } catch {
+          reject(badRequest('the body is not JSON'));
+        }
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        reject(err);
+      };
+      const cleanup = () => {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onError);
+      };
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.on('error', onError);
+    });
   }
 
   private send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

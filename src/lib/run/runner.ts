@@ -232,7 +232,7 @@ export async function runPackage(request: RunRequest, ctx: RunContext): Promise<
   const gpu = await selectGpu(runnable, ctx);
   const limits = computeLimits(manifest, request, gpu?.devices.map((d) => d.uuid ?? `${d.vendor}:${d.index}`) ?? []);
   const mode = request.sandbox ?? 'auto';
-  const tools = detectSandbox(mode, ctx.env);
+  const tools = (ctx.sandboxTools ?? detectSandbox)(mode, ctx.env);
   if (tools.kind === 'none')
     ctx.onEvent?.({
       type: 'warning',

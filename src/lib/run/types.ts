@@ -1,6 +1,7 @@
 /** The run library's public types: a request in, an envelope out (the command and the daemon share them). */
 import type { AionPaths, Env } from '../config/index.js';
 import type { AgentPackage } from '../manifest/index.js';
+import type { SandboxTools } from './sandbox.js';
 
 export type SandboxMode = 'auto' | 'bwrap' | 'none';
 
@@ -46,6 +47,8 @@ export interface RunContext {
   resolve?: (spec: string, ctx: RunContext) => Promise<Runnable>;
   /** The node binary for the WASM host (default: the running one). */
   nodePath?: string;
+  /** Replaces detectSandbox (the daemon passes a cached one: PATH lookups are not repeated on every run). */
+  sandboxTools?: (mode: SandboxMode, env: Env) => SandboxTools;
 }
 
 export type RunEvent =
