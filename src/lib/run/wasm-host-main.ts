@@ -28,7 +28,19 @@ interface Job {
   boundary: string;
   memoryPages: number;
   maxOutputBytes: number;
+  /** Set with the module bytes when the parent turned its memory into the import `aionctl.memory`. */
+  memory?: { initial: number; maximum: number };
 }
+
+interface Compiled {
+  module: WebAssembly.Module;
+  memory?: { initial: number; maximum: number };
+  /** The memory of the last run, kept when it did not grow: zero-filled and handed to the next run. */
+  idle?: WebAssembly.Memory;
+}
+
+/** Reused memories are zero-filled before each run: above this size a fresh one is cheaper. */
+const REUSE_MAX_PAGES = 64;
 
 type WasiFunction = (...args: never[]) => number;
 
@@ -44,12 +56,13 @@ declare namespace WebAssembly {
     readonly exports: Record<string, unknown>;
   }
   class Memory {
+    constructor(descriptor: { initial: number; maximum?: number });
     readonly buffer: ArrayBuffer;
   }
   class RuntimeError extends Error {}
 }
 
-const modules = new Map<string, WebAssembly.Module>();
+const modules = new Map<string, Compiled>();
 const RESULT_FD = 3;
 /** WASI errnos that mean "not allowed here": EACCES, EBADF (no such preopen), EPERM, EROFS, ENOTCAPABLE. */
 const DENIED_ERRNOS = new Set([2, 8, 63, 69, 76]);
@@ -116,7 +129,7 @@ function readInto(io: Io, iovs: number, count: number, at: number): number {
 }
 
 /** The WASI imports: stdin/stdout served from memory, refused file and socket calls recorded. */
-function importsFor(wasi: WASI, io: Io, denied: string[]): WebAssembly.Imports {
+function importsFor(wasi: WASI, io: Io, denied: string[], memory: WebAssembly.Memory | undefined): WebAssembly.Imports {
   const real = (wasi.getImportObject() as { wasi_snapshot_preview1: Record<string, WasiFunction> })
     .wasi_snapshot_preview1;
   const call = (name: string, args: unknown[]) => (real[name] as (...a: unknown[]) => number)(...args);
@@ -195,12 +208,34 @@ function importsFor(wasi: WASI, io: Io, denied: string[]): WebAssembly.Imports {
   };
   wrapped.fd_renumber = (from: number, to: number) =>
     from <= 2 || to <= 2 ? ENOTSUP : call('fd_renumber', [from, to]);
-  return { wasi_snapshot_preview1: wrapped };
+  return memory ? { wasi_snapshot_preview1: wrapped, aionctl: { memory } } : { wasi_snapshot_preview1: wrapped };
 }
 
-function runJob(job: Job, module: WebAssembly.Module | undefined, io: Io): Record<string, unknown> {
+function runJob(job: Job, compiled: Compiled | undefined, io: Io): Record<string, unknown> {
   const denied: string[] = [];
-  if (!module) return { status: 'module-missing', exitCode: null, denied };
+  if (!compiled) return { status: 'module-missing', exitCode: null, denied };
+  let memory: WebAssembly.Memory | undefined;
+  if (compiled.memory) {
+    memory = compiled.idle;
+    compiled.idle = undefined;
+    if (memory) new Uint8Array(memory.buffer).fill(0);
+    else memory = new WebAssembly.Memory(compiled.memory);
+  }
+  try {
+    return runInstance(job, compiled.module, io, denied, memory);
+  } finally {
+    const pages = compiled.memory?.initial ?? Infinity;
+    if (memory && pages <= REUSE_MAX_PAGES && memory.buffer.byteLength === pages * 65536) compiled.idle = memory;
+  }
+}
+
+function runInstance(
+  job: Job,
+  module: WebAssembly.Module,
+  io: Io,
+  denied: string[],
+  memory: WebAssembly.Memory | undefined,
+): Record<string, unknown> {
   try {
     const wasi = new WASI({
       version: 'preview1',
@@ -212,7 +247,7 @@ function runJob(job: Job, module: WebAssembly.Module | undefined, io: Io): Recor
       stderr: 2,
       returnOnExit: true,
     });
-    const instance = new WebAssembly.Instance(module, importsFor(wasi, io, denied));
+    const instance = new WebAssembly.Instance(module, importsFor(wasi, io, denied, memory));
     io.memory = instance.exports.memory as WebAssembly.Memory | undefined;
     const exitCode = wasi.start(instance);
     if (exitCode !== 0 && atCap(io.memory, job.memoryPages)) return { status: 'memory', exitCode, denied };
@@ -235,12 +270,13 @@ function handle(frame: Buffer): void {
   const jsonLength = frame.readUInt32BE(0);
   const job = JSON.parse(frame.subarray(4, 4 + jsonLength).toString('utf8')) as Job;
   let at = 4 + jsonLength;
-  let module = modules.get(job.digest);
+  let compiled = modules.get(job.digest);
   if (job.moduleBytes > 0) {
-    if (!module) {
+    if (!compiled) {
       try {
-        module = new WebAssembly.Module(frame.subarray(at, at + job.moduleBytes));
-        modules.set(job.digest, module);
+        compiled = { module: new WebAssembly.Module(frame.subarray(at, at + job.moduleBytes)) };
+        if (job.memory) compiled.memory = job.memory;
+        modules.set(job.digest, compiled);
       } catch (err) {
         send({ type: 'result', id: job.id, status: 'error', exitCode: null, message: String(err), denied: [] });
         return;
@@ -257,7 +293,7 @@ function handle(frame: Buffer): void {
     wroteStderr: false,
     closed: [false, false, false],
   };
-  const result = runJob(job, module, io);
+  const result = runJob(job, compiled, io);
   if (io.wroteStderr) writeAll(2, Buffer.from(`\0${job.boundary}\n`));
   send({ type: 'result', id: job.id, ...result, stdoutBytes: io.stdoutBytes, stderr: io.wroteStderr }, io.stdout);
 }

@@ -14,6 +14,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { type Bind, detectSandbox, isSandboxSetupFailure, sandboxArgv, type SandboxTools } from './sandbox.js';
 import type { HostProfile, WasmHost, WasmJob, WasmResult } from './types.js';
+import { importMemory, type ImportedMemoryModule } from './wasm-host-memory.js';
 
 /** The compiled host script, bound alone into the sandbox. */
 export const HOST_SCRIPT = fileURLToPath(new URL('./wasm-host-main.js', import.meta.url));
@@ -33,6 +34,18 @@ interface HostMessage {
   stderr?: boolean;
   /** The run's stdout (the frame's raw bytes). */
   stdout?: Buffer;
+}
+
+/** Module bytes as sent to hosts (memory turned into an import when possible), per digest. */
+const shipped = new Map<string, { source: Uint8Array; imported: ImportedMemoryModule | undefined }>();
+
+function shippable(digest: string, bytes: Uint8Array): ImportedMemoryModule | undefined {
+  const hit = shipped.get(digest);
+  if (hit && hit.source === bytes) return hit.imported;
+  const imported = importMemory(bytes);
+  if (shipped.size >= 64) shipped.clear();
+  shipped.set(digest, { source: bytes, imported });
+  return imported;
 }
 
 /** A frame: 4-byte big-endian total length, 4-byte big-endian JSON length, the JSON, then raw bytes. */
@@ -266,15 +279,18 @@ class Host implements WasmHost {
         finish();
       });
       const payload: Uint8Array[] = [];
-      if (sendModule) {
-        payload.push(job.module!);
+      const imported = sendModule ? shippable(job.digest, job.module!) : undefined;
+      const moduleBytes = sendModule ? (imported?.bytes ?? job.module!) : undefined;
+      if (moduleBytes) {
+        payload.push(moduleBytes);
         this.loaded.add(job.digest);
       }
       payload.push(job.stdin);
       const message = {
         id,
         digest: job.digest,
-        moduleBytes: sendModule ? job.module!.length : 0,
+        moduleBytes: moduleBytes?.length ?? 0,
+        ...(imported ? { memory: { initial: imported.initial, maximum: imported.maximum } } : {}),
         stdinBytes: job.stdin.length,
         args: job.args,
         env: job.env,
