@@ -151,6 +151,7 @@ export class DaemonServer {
   private readonly verifiedHits: Counter;
   private watcher: FSWatcher | undefined;
   private readonly watchedSet = new Set<string>();
+  private lastWatched: string[] | undefined;
   private running = 0;
   private total = { total: 0, ok: 0, failed: 0 };
   private draining = false;
@@ -384,7 +385,7 @@ export class DaemonServer {
     };
     this.remember(record);
     this.queues[priority].push({ record, request, resolve });
-    this.emit('queued', { id: record.id, cid: correlationId, priority });
+    if (this.sse.size > 0) this.emit('queued', { id: record.id, cid: correlationId, priority });
     this.pump();
     return record;
   }
@@ -410,7 +411,7 @@ export class DaemonServer {
 
   private async execute({ record, request, resolve }: QueueItem): Promise<void> {
     record.state = 'running';
-    this.emit('started', { id: record.id, cid: record.correlationId });
+    if (this.sse.size > 0) this.emit('started', { id: record.id, cid: record.correlationId });
     const start = performance.now();
     let ok = false;
     try {
@@ -430,9 +431,14 @@ export class DaemonServer {
     record.state = 'finished';
     this.running--;
     this.lastActivity = Date.now();
-    this.emit('finished', { id: record.id, cid: record.correlationId, ok, outcome });
+    if (this.sse.size > 0) this.emit('finished', { id: record.id, cid: record.correlationId, ok, outcome });
     if (!ok) this.options.log.write('info', 'run failed', { cid: record.correlationId, id: record.id, outcome });
-    this.watchMore(this.options.runner.watched());
+    // The library runner hands back the same list until a cache miss adds a directory: only a new list is looked at.
+    const watched = this.options.runner.watched();
+    if (watched !== this.lastWatched) {
+      this.lastWatched = watched;
+      this.watchMore(watched);
+    }
     resolve();
     this.pump();
   }

@@ -240,6 +240,7 @@ class LibraryRunner implements Runner {
   private readonly hosts: WarmHosts;
   private readonly resolved: LruCache<Resolved>;
   private readonly dirs = new Set<string>();
+  private watchedList: string[] | undefined;
 
   constructor(private readonly options: LibraryRunnerOptions) {
     this.hosts = new WarmHosts(options);
@@ -272,7 +273,10 @@ class LibraryRunner implements Runner {
         tags: [runnable.dir],
         ...(directory ? {} : { ttlMs: REFERENCE_TTL_MS }),
       });
-      this.dirs.add(runnable.dir);
+      if (!this.dirs.has(runnable.dir)) {
+        this.dirs.add(runnable.dir);
+        this.watchedList = undefined;
+      }
     }
     return runnable;
   };
@@ -315,8 +319,9 @@ class LibraryRunner implements Runner {
     ) as Promise<RunEnvelope>;
   }
 
+  /** The package directories to watch: the same array until one is added or they are cleared. */
   watched(): string[] {
-    return [...this.dirs];
+    return (this.watchedList ??= [...this.dirs]);
   }
 
   /** A file changed: drop the packages it belongs to (the run library's own caches are keyed by digest). */
@@ -324,6 +329,7 @@ class LibraryRunner implements Runner {
     if (/(^|\/)(aionctl\.lock|\.aionctl\.yaml|config\.yaml|index\.json)$/.test(path)) {
       // Installed names, the trust policy or the store changed: every resolution may differ now.
       this.dirs.clear();
+      this.watchedList = undefined;
       return this.resolved.clear();
     }
     return this.resolved.dropWhere((dir) => path === dir || path.startsWith(dir + sep));
