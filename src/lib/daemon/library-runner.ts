@@ -11,6 +11,8 @@ import type { AionPaths, Env } from '../config/index.js';
 import {
   createWasmHost,
   detectSandbox,
+  DEFAULT_MODULE_CACHE_BYTES,
+  type GpuAllocator,
   type HostProfile,
   type HostProvider,
   type RunContext as LibraryContext,
@@ -37,6 +39,12 @@ export interface LibraryRunnerOptions {
   maxRssGrowth?: number;
   /** Byte budget of the resolved-package cache. */
   cacheBytes?: number;
+  /** Byte budget of the prepared-module cache (default 64 MiB; the run library's default cache is not used). */
+  moduleCacheBytes?: number;
+  /** Check a host's RSS growth every this many runs (default 100). */
+  rssCheckEvery?: number;
+  /** GPU slots (the daemon's GpuScheduler): GPU runs wait for a free device and are pinned to it. */
+  gpus?: GpuAllocator;
 }
 
 interface Resolved {
@@ -187,7 +195,7 @@ class WarmHosts implements HostProvider {
     slot.runs++;
     if (slot.runs === 1) slot.baseRss = treeRss(hostPid(host));
     let recycle = slot.runs >= (this.options.maxRuns ?? 5000);
-    if (!recycle && slot.runs % 100 === 0)
+    if (!recycle && slot.runs % (this.options.rssCheckEvery ?? 100) === 0)
       recycle = treeRss(hostPid(host)) - slot.baseRss > (this.options.maxRssGrowth ?? 256 * 1024 * 1024);
     if (!healthy || !host.alive || recycle || this.closed) {
       if (healthy && recycle) pool.recycled++;
@@ -239,12 +247,14 @@ class WarmHosts implements HostProvider {
 class LibraryRunner implements Runner {
   private readonly hosts: WarmHosts;
   private readonly resolved: LruCache<Resolved>;
+  private readonly modules: LruCache<Uint8Array>;
   private readonly dirs = new Set<string>();
   private watchedList: string[] | undefined;
 
   constructor(private readonly options: LibraryRunnerOptions) {
     this.hosts = new WarmHosts(options);
     this.resolved = new LruCache('packages', options.cacheBytes ?? 32 * 1024 * 1024);
+    this.modules = new LruCache('modules', options.moduleCacheBytes ?? DEFAULT_MODULE_CACHE_BYTES);
   }
 
   /**
@@ -313,6 +323,8 @@ class LibraryRunner implements Runner {
         hosts: this.hosts,
         resolve: this.resolve,
         sandboxTools: this.sandboxTools,
+        modules: this.modules,
+        ...(this.options.gpus ? { gpus: this.options.gpus } : {}),
         nodePath: this.options.nodePath,
         ...(context.signal ? { signal: context.signal } : {}),
       },
@@ -340,7 +352,7 @@ class LibraryRunner implements Runner {
   }
 
   caches(): CacheStats[] {
-    return [this.resolved.stats()];
+    return [this.resolved.stats(), this.modules.stats()];
   }
 
   close(): Promise<void> {

@@ -2,6 +2,7 @@
 import type { AionPaths, Env } from '../config/index.js';
 import type { AgentPackage } from '../manifest/index.js';
 import type { SandboxTools } from './sandbox.js';
+import type { GpuRequirement, GpuSelection } from '../gpu/index.js';
 
 export type SandboxMode = 'auto' | 'bwrap' | 'none';
 
@@ -49,7 +50,25 @@ export interface RunContext {
   nodePath?: string;
   /** Replaces detectSandbox (the daemon passes a cached one: PATH lookups are not repeated on every run). */
   sandboxTools?: (mode: SandboxMode, env: Env) => SandboxTools;
+  /**
+   * Hands out GPUs (the daemon's scheduler: waits until devices with enough free memory are free, then pins the
+   * run to them; release() when the run ends). Default: discover now and pick (no waiting, no exclusivity).
+   */
+  gpus?: GpuAllocator;
+  /** The prepared-module cache (bounded by bytes); default: this process's own (64 MiB). */
+  modules?: ModuleCache;
 }
+
+/** A byte-bounded cache of prepared module bytes (the daemon's LruCache satisfies it). */
+export interface ModuleCache {
+  get(key: string): Uint8Array | undefined;
+  set(key: string, value: Uint8Array, bytes: number): void;
+}
+
+export type GpuAllocator = (
+  requirement: GpuRequirement,
+  signal?: AbortSignal,
+) => Promise<{ selection: GpuSelection; release(): void } | undefined>;
 
 export type RunEvent =
   | { type: 'resolved'; package: PackageIdentity; source: RunnableSource }
