@@ -684,7 +684,8 @@ async function syncDirectory(path: string): Promise<void> {
     await handle.sync();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'EBADF') throw fsError(err, path, 'write');
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'EBADF')
+      throw fsError(err, path, 'write');
   } finally {
     await handle?.close();
   }
