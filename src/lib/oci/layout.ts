@@ -18,7 +18,6 @@ import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promi
 import { join } from 'node:path';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import lockfile from 'proper-lockfile';
 import { AionError, fsError } from '../errors/index.js';
 import { ensureDir, writeFileAtomic } from '../fs/index.js';
 import {
@@ -219,6 +218,8 @@ export class LayoutTarget implements Target {
     // record it instead and refuse to write: another process may own the index now.
     let compromised: Error | undefined;
     try {
+      // loaded on first use: reading a layout (push from one, inspect) never locks, and it pulls in graceful-fs
+      const lockfile = (await import('proper-lockfile')).default;
       release = await lockfile.lock(this.root, {
         lockfilePath: join(this.root, 'index.json.lock'),
         stale: 15_000,
