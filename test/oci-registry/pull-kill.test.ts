@@ -69,16 +69,23 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   });
 }
 
-/** True once a blob is being written (a temp file in the store's ingest/), false if the child ends first. */
-async function transferStarted(home: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  const ingest = join(home, 'data', 'store', 'ingest');
+/** Bytes the store holds on disk (blobs and temp files): how far a pull has got, whatever its file names. */
+async function storeBytes(home: string): Promise<number> {
+  let total = 0;
+  for (const dir of [join(home, 'data', 'store', 'blobs', 'sha256'), join(home, 'data', 'store', 'ingest')]) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      total += (await stat(join(dir, name)).catch(() => undefined))?.size ?? 0;
+    }
+  }
+  return total;
+}
+
+/** True once the store has grown to `bytes` while the child still runs (a kill now lands mid-transfer). */
+async function grownTo(home: string, bytes: number, child: ChildProcess, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
-    const names = await readdir(ingest).catch(() => [] as string[]);
-    for (const name of names) {
-      if (name.includes(`.${child.pid}.`) && (await stat(join(ingest, name)).catch(() => undefined))?.size) return true;
-    }
-    await sleep(5);
+    if ((await storeBytes(home)) >= bytes) return child.exitCode === null && child.signalCode === null;
+    await sleep(2);
   }
   return false;
 }
@@ -126,6 +133,7 @@ describe('pull killed with SIGKILL at random moments', () => {
     assert.equal(full.code, 0, full.stderr);
     const fullMs = Date.now() - started;
     const reference = await assertStoreIntact(join(root, 'ref-home'));
+    const total = await storeBytes(join(root, 'ref-home'));
 
     const home = join(root, 'kill-home');
     const moments: string[] = [];
@@ -137,24 +145,25 @@ describe('pull killed with SIGKILL at random moments', () => {
         stdio: 'ignore',
       });
       const done = exited(child);
-      if (i % 2 === 0) {
-        // inside a blob transfer: once a temp file has bytes, after a random further delay
-        if (await transferStarted(home, child, 60_000)) await sleep(Math.random() * 150);
+      let inTransfer = false;
+      const before = await storeBytes(home);
+      if (i % 2 === 0 && total - before > 4 * MiB) {
+        // inside the transfer: once the store has grown by a random share of what is still missing
+        inTransfer = await grownTo(home, before + (0.05 + 0.85 * Math.random()) * (total - before), child, 60_000);
       } else {
         // any moment of the command, start-up included
         await sleep(Math.random() * fullMs);
       }
-      const killedAt = child.exitCode === null && child.signalCode === null;
-      if (killedAt) child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       const end = await done;
       moments.push(end.signal === 'SIGKILL' ? 'killed' : `exited ${end.code}`);
       const state = await assertStoreIntact(home);
-      if (end.signal === 'SIGKILL' && state.temps > 0) midBlob++;
+      if (end.signal === 'SIGKILL' && inTransfer) midBlob++;
       // a tag appears only with its whole artifact (assertStoreIntact checked its blobs)
       assert.ok(state.refs.length === 0 || state.refs.includes(`${registry.host}/kill/pkg:1.0.0`), moments.join());
     }
     assert.ok(moments.includes('killed'), `no pull was killed: ${moments.join(', ')}`);
-    assert.ok(midBlob > 0, `no kill landed inside a blob transfer: ${moments.join(', ')}`);
+    assert.ok(midBlob > 0, `no kill landed inside the transfer: ${moments.join(', ')}`);
 
     // the next pull completes from whatever the kills left, and the store equals an uninterrupted pull's
     const again = await runCli(['pull', '--insecure-skip-verify', remote, '--json'], {
