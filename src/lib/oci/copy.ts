@@ -98,6 +98,7 @@ export async function copyArtifact(
           // reopen: a registry upload that fails mid-stream reads the blob again instead of failing the copy
           await dst.pushBlob(descriptor, counted, {
             reopen: () => src.fetchBlob(descriptor, signal ? { signal } : {}),
+            checkedAbsent: true,
           });
           result.blobsCopied++;
           result.bytesCopied += descriptor.size;

@@ -550,7 +550,7 @@ export class RegistryTarget implements Target {
 
   async pushBlob(descriptor: Descriptor, content: Readable | Uint8Array, options: PushBlobOptions = {}): Promise<void> {
     parseDigest(descriptor.digest);
-    if (await this.exists(descriptor)) {
+    if (!options.checkedAbsent && (await this.exists(descriptor))) {
       if (!(content instanceof Uint8Array)) content.destroy();
       return;
     }
