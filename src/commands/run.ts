@@ -3,15 +3,20 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../lib/cli/index.js';
 import { resolvePaths } from '../lib/config/index.js';
 import { AionError, type ErrorCode } from '../lib/errors/index.js';
-import { type RunEnvelope, runPackage, type SandboxMode } from '../lib/run/index.js';
+import {
+  INPUT_ERROR_CODE,
+  INPUT_ERROR_HINT,
+  inputErrorMessage,
+  type RunEnvelope,
+  runPackage,
+  type SandboxMode,
+} from '../lib/run/index.js';
 
 function parseInput(text: string, from: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new AionError('EX026', `the input from ${from} is not valid JSON: ${(err as Error).message}`, {
-      hint: 'pass a JSON document, e.g. --input-json \'{"text":"hello"}\'',
-    });
+    throw new AionError(INPUT_ERROR_CODE, inputErrorMessage(from, err), { hint: INPUT_ERROR_HINT });
   }
 }
 

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type Env, findProjectFile, loadConfig, resolvePaths, USER_CONFIG_FILE } from '../lib/config/index.js';
 import { daemonSettings } from '../lib/daemon/config.js';
-import { GpuScheduler, nvidiaSmiDiscover } from '../lib/daemon/gpu.js';
+import { GpuScheduler, libraryDiscover } from '../lib/daemon/gpu.js';
 import { daemonPaths } from '../lib/daemon/paths.js';
 import { selfIdentity } from '../lib/daemon/identity.js';
 import { createLibraryRunner } from '../lib/daemon/library-runner.js';
@@ -46,6 +46,8 @@ export async function startDaemon(options: StartOptions): Promise<DaemonServer> 
   const settings = daemonSettings(loaded.config);
   const workers = settings.workers ?? (await machineCores());
   const log = new JsonLog(paths.log, 5 * 1024 * 1024, options.echo);
+  // GPU slots: one per device the run library discovers (2 s timeout per tool), refreshed periodically.
+  const gpu = new GpuScheduler(libraryDiscover(options.env), settings.gpuRefreshMs);
   const runner =
     options.runner ??
     createLibraryRunner({
@@ -54,8 +56,12 @@ export async function startDaemon(options: StartOptions): Promise<DaemonServer> 
       workers,
       nodePath: process.execPath,
       cacheBytes: Math.floor(settings.cacheBytes / 2),
+      maxRuns: settings.recycleRuns,
+      maxRssGrowth: settings.recycleRssBytes,
+      rssCheckEvery: settings.recycleCheckEvery,
+      moduleCacheBytes: settings.moduleCacheBytes,
+      gpus: (requirement, signal) => gpu.allocate(requirement, signal),
     });
-  const gpu = new GpuScheduler(nvidiaSmiDiscover({ PATH: options.env.PATH ?? '/usr/bin:/bin' }));
   const watch = [join(base.config, USER_CONFIG_FILE), join(base.store, 'index.json')];
   if (loaded.projectFile) watch.push(loaded.projectFile, join(dirname(loaded.projectFile), 'aionctl.lock'));
   const projectFile = await findProjectFile(options.cwd);
@@ -66,7 +72,7 @@ export async function startDaemon(options: StartOptions): Promise<DaemonServer> 
     version,
     buildId,
     runner,
-    handlers: libraryHandlers(options.env),
+    handlers: libraryHandlers(options.env, base),
     log,
     idleTimeoutMs: settings.idleTimeoutMs,
     maxQueue: settings.maxQueue,

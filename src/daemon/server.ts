@@ -7,12 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AionError, exitCodeFor, isAionError } from '../lib/errors/index.js';
 import { checkPrivateDir, type DaemonPaths } from '../lib/daemon/paths.js';
-import { LruCache } from '../lib/daemon/lru.js';
 import type { GpuScheduler } from '../lib/daemon/gpu.js';
 import {
   type DaemonStatus,
@@ -25,25 +24,34 @@ import {
   type RunRequest,
 } from '../lib/daemon/types.js';
 import type { JsonLog } from './log.js';
+import { RegistryCache } from './registry-cache.js';
 
 export interface ApiHandlers {
   validate(body: { paths: string[]; cwd: string }): Promise<unknown>;
   verify(body: VerifyBody, caches: ServerCaches): Promise<unknown>;
-  resolve?(body: { package: string; cwd: string }): Promise<unknown>;
+  resolve?(body: ResolveBody, caches: ServerCaches): Promise<unknown>;
+}
+
+export interface ResolveBody {
+  /** `NAME[@RANGE]` specs as `aionctl install` takes them; empty: what the project at `cwd` declares. */
+  packages: string[];
+  cwd: string;
+  update?: boolean;
+  offline?: boolean;
 }
 
 export interface VerifyBody {
   ref: string;
-  keys: string[];
+  /** Public keys (PEM); absent: the trust policy in effect at `cwd` decides. */
+  keys?: string[] | undefined;
+  cwd?: string;
   identity?: string;
   plainHttp?: boolean;
 }
 
 export interface ServerCaches {
-  /** tag reference → digest, short TTL. */
-  tags: LruCache<string>;
-  /** verification results by (digest, key fingerprints, identity): immutable. */
-  verified: LruCache<unknown>;
+  /** Tag lists, tag → digest (short TTLs), manifests by digest and verification results, bounded by bytes. */
+  registry: RegistryCache;
   onVerifiedHit(): void;
 }
 
@@ -132,6 +140,25 @@ function checkRunBody(body: unknown): RunRequest {
   return b as unknown as RunRequest;
 }
 
+function checkResolveBody(body: unknown): ResolveBody {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  for (const key of Object.keys(b))
+    if (!['packages', 'cwd', 'update', 'offline'].includes(key)) throw badRequest(`unknown field ${key}`);
+  if (typeof b.cwd !== 'string' || !isAbsolute(b.cwd)) throw badRequest('cwd must be an absolute path');
+  const packages = b.packages === undefined ? [] : b.packages;
+  if (!Array.isArray(packages) || packages.some((p) => typeof p !== 'string' || p.length === 0 || p.length > 1024))
+    throw badRequest('packages must be a list of NAME[@RANGE] strings');
+  for (const key of ['update', 'offline'] as const)
+    if (b[key] !== undefined && typeof b[key] !== 'boolean') throw badRequest(`${key} must be true or false`);
+  return {
+    packages: packages as string[],
+    cwd: b.cwd,
+    ...(b.update === true ? { update: true } : {}),
+    ...(b.offline === true ? { offline: true } : {}),
+  };
+}
+
 function checkStrings(value: unknown, what: string): string[] {
   if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'string'))
     throw badRequest(`${what} must be a non-empty list of strings`);
@@ -163,8 +190,7 @@ export class DaemonServer {
   constructor(private readonly options: DaemonOptions) {
     this.maxBody = options.maxBodyBytes ?? 1024 * 1024;
     this.caches = {
-      tags: new LruCache('registry-tags', Math.floor(options.cacheBytes / 16)),
-      verified: new LruCache('verification', Math.floor(options.cacheBytes / 16)),
+      registry: new RegistryCache({ bytes: Math.floor(options.cacheBytes / 4) }),
       onVerifiedHit: () => this.verifiedHits.inc(),
     };
     this.runsCounter = new Counter({
@@ -220,12 +246,34 @@ export class DaemonServer {
         },
       });
     }
+    const gpu = options.gpu;
+    if (gpu) {
+      new Gauge({
+        name: 'aionctl_daemon_gpu_slots',
+        help: 'GPU slots (one per discovered device), by state.',
+        labelNames: ['state'],
+        registers: [this.metrics],
+        collect() {
+          const devices = gpu.devices();
+          this.set({ state: 'busy' }, devices.filter((d) => d.busy).length);
+          this.set({ state: 'free' }, devices.filter((d) => !d.busy).length);
+        },
+      });
+      new Gauge({
+        name: 'aionctl_daemon_gpu_waiting',
+        help: 'Runs waiting for a GPU slot.',
+        registers: [this.metrics],
+        collect() {
+          this.set(gpu.waiting);
+        },
+      });
+    }
     this.server = createServer({ keepAlive: true }, (req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
   }
 
   private cacheStats() {
-    return [...this.options.runner.caches(), this.caches.tags.stats(), this.caches.verified.stats()];
+    return [...this.options.runner.caches(), ...this.caches.registry.stats()];
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------------------
@@ -329,9 +377,11 @@ export class DaemonServer {
 
   /** A watched file changed: drop exactly the entries derived from it and tell subscribers. */
   invalidate(path: string, event = 'change'): string[] {
-    const dropped = [...this.options.runner.invalidate(path), ...this.caches.tags.dropTagged(path)];
-    // The trust policy and configuration decide what verifies: a change there drops every verification result.
-    if (/(\.aionctl\.yaml|config\.yaml)$/.test(path)) dropped.push(...this.caches.verified.clear());
+    const dropped = [...this.options.runner.invalidate(path)];
+    // The trust policy and configuration decide what verifies and where packages come from: a change there drops
+    // every verification result and every tag answer (manifests by digest stay valid).
+    if (/(\.aionctl\.yaml|config\.yaml)$/.test(path))
+      dropped.push(...this.caches.registry.verified.clear(), ...this.caches.registry.dropMutable());
     this.options.log.write('info', 'cache invalidated', { path, event, dropped: dropped.length });
     this.emit('invalidated', { path, event, dropped });
     return dropped;
@@ -546,18 +596,26 @@ export class DaemonServer {
     if (url === '/v1/verify') {
       const b = (body ?? {}) as Record<string, unknown>;
       if (typeof b.ref !== 'string' || !b.ref) throw badRequest('ref must be a reference string');
-      const keys = checkStrings(b.keys, 'keys');
+      // With keys: verify against them (as `aionctl verify --key`); without: against the trust policy in effect at
+      // cwd (as `aionctl verify REF`).
+      const keys = b.keys === undefined ? undefined : checkStrings(b.keys, 'keys');
       if (b.identity !== undefined && typeof b.identity !== 'string') throw badRequest('identity must be a string');
+      if (b.cwd !== undefined && (typeof b.cwd !== 'string' || !isAbsolute(b.cwd)))
+        throw badRequest('cwd must be an absolute path');
+      if (!keys && b.cwd === undefined) throw badRequest('give keys, or cwd to verify against the trust policy');
       const verifyBody: VerifyBody = { ref: b.ref, keys, identity: b.identity as string | undefined };
+      if (typeof b.cwd === 'string') verifyBody.cwd = b.cwd;
       if (b.plainHttp === true) verifyBody.plainHttp = true;
       return this.send(res, 200, await this.options.handlers.verify(verifyBody, this.caches));
     }
     // /v1/resolve
     if (!this.options.handlers.resolve)
       throw new HttpError(501, 'LC035', 'this build has no package resolver (install); resolve is not available');
-    const b = (body ?? {}) as Record<string, unknown>;
-    if (typeof b.package !== 'string' || typeof b.cwd !== 'string') throw badRequest('package and cwd are required');
-    return this.send(res, 200, await this.options.handlers.resolve({ package: b.package, cwd: b.cwd }));
+    const resolved = await this.options.handlers.resolve(checkResolveBody(body), this.caches);
+    // The project's file and lockfile decide what resolves: watch them (a change drops tag answers).
+    const root = (resolved as { projectRoot?: unknown }).projectRoot;
+    if (typeof root === 'string') this.watchMore([join(root, '.aionctl.yaml'), join(root, 'aionctl.lock')]);
+    return this.send(res, 200, resolved);
   }
 
   private async postRun(req: IncomingMessage, res: ServerResponse, body: unknown, cid: string): Promise<void> {

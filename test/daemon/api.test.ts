@@ -181,17 +181,14 @@ describe('daemon API over the Unix socket (a real daemon in this process)', () =
     assert.equal((await client.health()).ok, true);
   });
 
-  it('validate calls the manifest library; resolve says it is not in this build', async () => {
+  it('validate calls the manifest library; resolve without a project answers the install code', async () => {
     const paths = ['examples/summarize-wasm', 'examples/echo-subprocess'];
     const viaDaemon = await client.request('POST', '/v1/validate', { paths, cwd: REPO_ROOT });
     assert.equal(viaDaemon.status, 200);
     assert.deepEqual(viaDaemon.body, JSON.parse(JSON.stringify(validatePaths(paths, { cwd: REPO_ROOT }))));
-    const resolve = await client.request<{ error: { code: string } }>('POST', '/v1/resolve', {
-      package: 'x',
-      cwd: '/',
-    });
-    assert.equal(resolve.status, 501);
-    assert.equal(resolve.body.error.code, 'LC035');
+    const resolve = await client.request<{ error: { code: string } }>('POST', '/v1/resolve', { cwd: home.path });
+    assert.equal(resolve.status, 422);
+    assert.equal(resolve.body.error.code, 'LC011'); // no .aionctl.yaml: what `aionctl install` says
   });
 
   it('a hung module is killed at its timeout, its host replaced, and the next run works', async () => {

@@ -75,6 +75,17 @@ describe('daemon lifecycle through the CLI (a real detached daemon)', () => {
       const b = await runCli([...args, '--no-daemon'], { env, input: INPUT });
       assert.deepEqual([a.code, a.stdout, a.stderr], [b.code, b.stdout, b.stderr], args.join(' '));
     }
+    // Invalid JSON on stdin: the same EX026 error and exit code both ways (plain and --json).
+    for (const args of [
+      ['run', 'examples/summarize-wasm'],
+      ['run', 'examples/summarize-wasm', '--json'],
+    ]) {
+      const a = await runCli(args, { env, input: '{not json' });
+      const b = await runCli([...args, '--no-daemon'], { env, input: '{not json' });
+      assert.equal(a.code, 8, a.stderr);
+      assert.match(a.stderr + a.stdout, /EX026/);
+      assert.deepEqual([a.code, a.stdout, a.stderr], [b.code, b.stdout, b.stderr], `${args.join(' ')} <bad stdin`);
+    }
     const off = await runCli(['run', 'examples/summarize-wasm'], {
       env: { ...env, AIONCTL_DAEMON: 'off' },
       input: INPUT,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -8,20 +9,23 @@ import {
   daemonSettings,
   GpuScheduler,
   LruCache,
+  libraryDiscover,
   MAX_SOCKET_PATH,
-  nvidiaSmiDiscover,
 } from '../../src/lib/daemon/index.js';
+import { startDaemon } from '../../src/daemon/index.js';
 import { parseRunArgv } from '../../src/lib/daemon/fast-run.js';
 import { AionError } from '../../src/lib/errors/index.js';
-import { tempHome } from './helpers.js';
+import { resolvePaths } from '../../src/lib/config/index.js';
+import { preparedModule, resolveRunnable } from '../../src/lib/run/index.js';
+import { SUMMARIZE, tempHome } from './helpers.js';
 
 const FAKE_NVSMI = `#!/bin/sh
 case "\${FAKE_NVSMI:-ok}" in
   hang) exec sleep 3600 ;;
   garbage) echo "not,csv"; exit 0 ;;
 esac
-echo "0, GPU-1111, NVIDIA H100 80GB HBM3, 81559, 1024"
-echo "1, GPU-6666, NVIDIA H100 80GB HBM3, 81559, 80000"
+echo "0, GPU-1111, NVIDIA H100 80GB HBM3, 81559, 1024, 0, 550.54.15"
+echo "1, GPU-6666, NVIDIA H100 80GB HBM3, 81559, 80000, 0, 550.54.15"
 `;
 
 describe('daemon units', () => {
@@ -72,6 +76,49 @@ describe('daemon units', () => {
     assert.match(checkPrivateDir(link)!.problem, /symbolic link/);
   });
 
+  it('a daemon refuses to start in a runtime dir owned by another user, a wide one or a symlink (LC030)', async () => {
+    const cases: [string, (dir: string) => Promise<void>, RegExp][] = [
+      ['owner', (d) => chown(d, 65534, 65534), /owned by uid 65534/],
+      ['mode', (d) => chmod(d, 0o711), /mode is 711/],
+      [
+        'symlink',
+        async (d) => {
+          await rm(d, { recursive: true });
+          await mkdir(`${d}-real`, { mode: 0o700 });
+          await symlink(`${d}-real`, d);
+        },
+        /symbolic link/,
+      ],
+    ];
+    for (const [name, spoil, problem] of cases) {
+      const env = { AIONCTL_HOME: join(home.path, `start-${name}`), PATH: process.env.PATH ?? '' };
+      const dir = daemonPaths(env).dir;
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await spoil(dir);
+      await assert.rejects(
+        startDaemon({ env, cwd: home.path }),
+        (e: AionError) => e.code === 'LC030' && problem.test(e.message),
+        name,
+      );
+      assert.equal(existsSync(daemonPaths(env).socket), false, `${name}: no socket was created`);
+    }
+  });
+
+  it('prepared modules are kept in an LRU bounded by bytes (the daemon passes its own)', async () => {
+    const env = { AIONCTL_HOME: join(home.path, 'modules') };
+    const runnable = await resolveRunnable(SUMMARIZE, { cwd: home.path, env, paths: resolvePaths(env) });
+    const one = preparedModule(runnable, 1, new LruCache<Uint8Array>('probe', 1 << 20));
+    const budget = Math.floor((one.length + 128) * 2.5); // room for two prepared copies, not three
+    const cache = new LruCache<Uint8Array>('modules', budget);
+    for (const pages of [1, 2, 3]) preparedModule(runnable, pages, cache);
+    assert.equal(cache.size, 2);
+    assert.ok(cache.bytes <= budget);
+    assert.equal(cache.peek(`${runnable.identity.digest}:1`), undefined, 'the least recently used one went first');
+    const again = preparedModule(runnable, 3, cache);
+    assert.equal(cache.stats().hits, 1);
+    assert.equal(again, cache.peek(`${runnable.identity.digest}:3`));
+  });
+
   it('the fast path takes only the flags it knows', () => {
     assert.deepEqual(parseRunArgv(['pkg', '--input-json', '{}', '--json', '--timeout=50']), {
       pkg: 'pkg',
@@ -102,25 +149,45 @@ describe('daemon units', () => {
     await mkdir(bin);
     await writeFile(join(bin, 'nvidia-smi'), FAKE_NVSMI, { mode: 0o755 });
     const PATH = `${bin}:${process.env.PATH}`;
-    const gpus = new GpuScheduler(nvidiaSmiDiscover({ PATH }));
+    const gpus = new GpuScheduler(libraryDiscover({ PATH }));
     await gpus.start();
     assert.equal(gpus.devices().length, 2);
-    const first = await gpus.acquire(10_000);
-    assert.equal(first.device.uuid, 'GPU-1111'); // GPU 1 has only ~1.5 GiB free
+    const need = { required: true, vendor: 'nvidia' as const, count: 1, memoryBytes: 10_000 * 1048576 };
+    const first = (await gpus.allocate(need))!;
+    assert.equal(first.selection.devices[0]!.uuid, 'GPU-1111'); // GPU 1 has only ~1.5 GiB free
+    assert.equal(first.selection.env.CUDA_VISIBLE_DEVICES, 'GPU-1111');
     let second: string | undefined;
-    const pending = gpus.acquire(10_000).then((l) => ((second = l.device.uuid), l));
+    const pending = gpus.allocate(need).then((l) => ((second = l!.selection.env.CUDA_VISIBLE_DEVICES), l!));
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(second, undefined, 'queued while the only fitting device is busy');
+    assert.equal(gpus.waiting, 1);
+    // A small request fits the other device meanwhile: a waiter that does not fit blocks nobody.
+    const small = (await gpus.allocate({ ...need, memoryBytes: 1024 * 1048576 }))!;
+    assert.equal(small.selection.devices[0]!.uuid, 'GPU-6666');
+    small.release();
     first.release();
     const lease = await pending;
     assert.equal(second, 'GPU-1111');
     lease.release();
-    await assert.rejects(gpus.acquire(100_000), /no GPU has/);
+    await assert.rejects(
+      gpus.allocate({ ...need, memoryBytes: 100_000 * 1048576 }),
+      (e: AionError) => e.code === 'EX020',
+    );
+    assert.equal(await gpus.allocate({ ...need, required: false, memoryBytes: 100_000 * 1048576 }), undefined);
     gpus.stop();
     const t = Date.now();
-    const hung = await nvidiaSmiDiscover({ PATH, FAKE_NVSMI: 'hang' }, 300)();
-    assert.deepEqual(hung, []);
+    const hung = await libraryDiscover({ PATH, FAKE_NVSMI: 'hang' }, 300)();
+    assert.deepEqual(hung.devices, []);
     assert.ok(Date.now() - t < 5000);
-    assert.deepEqual(await nvidiaSmiDiscover({ PATH, FAKE_NVSMI: 'garbage' })(), []);
+    assert.deepEqual((await libraryDiscover({ PATH, FAKE_NVSMI: 'garbage' })()).devices, []);
+    // Periodic refresh, each cut off: a hung nvidia-smi delays a GPU run by at most the timeout, never forever.
+    const hanging = new GpuScheduler(libraryDiscover({ PATH, FAKE_NVSMI: 'hang' }, 200), 100);
+    const t2 = Date.now();
+    assert.equal(await hanging.allocate({ ...need, required: false }), undefined);
+    await assert.rejects(hanging.allocate(need), (e: AionError) => e.code === 'EX020');
+    assert.ok(Date.now() - t2 < 3000, `${Date.now() - t2} ms`);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.ok(hanging.refreshes >= 2, `refreshed ${hanging.refreshes} times`);
+    hanging.stop();
   });
 });

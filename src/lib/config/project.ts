@@ -53,6 +53,11 @@ export interface DaemonConfig {
   maxQueue?: number;
   cacheBytes?: number;
   workers?: number;
+  recycleRuns?: number;
+  recycleRssBytes?: number;
+  recycleCheckEvery?: number;
+  gpuRefreshMs?: number;
+  moduleCacheBytes?: number;
 }
 
 /** The merged configuration (shape enforced by manifests/aionctl-config.schema.json). */

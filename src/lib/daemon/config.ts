@@ -11,6 +11,16 @@ export interface DaemonSettings {
   cacheBytes: number;
   /** Warm hosts per pool (default: the machine's cores, from systeminformation). */
   workers: number | undefined;
+  /** A warm host is recycled after this many runs (default 5000). */
+  recycleRuns: number;
+  /** ... or once its process tree's RSS grew this many bytes (default 256 MiB). */
+  recycleRssBytes: number;
+  /** RSS growth is read (from /proc) every this many runs of a host (default 100). */
+  recycleCheckEvery: number;
+  /** GPU discovery is refreshed this often (default 30 s; each call is cut off after 2 s). */
+  gpuRefreshMs: number;
+  /** Byte budget of the run library's prepared-module cache (default 64 MiB). */
+  moduleCacheBytes: number;
 }
 
 export const DAEMON_DEFAULTS: DaemonSettings = {
@@ -18,6 +28,11 @@ export const DAEMON_DEFAULTS: DaemonSettings = {
   maxQueue: 256,
   cacheBytes: 64 * 1024 * 1024,
   workers: undefined,
+  recycleRuns: 5000,
+  recycleRssBytes: 256 * 1024 * 1024,
+  recycleCheckEvery: 100,
+  gpuRefreshMs: 30_000,
+  moduleCacheBytes: 64 * 1024 * 1024,
 };
 
 /** Reads and checks the `daemon` section (LC036 for a bad value); absent keys take the defaults. */
@@ -33,11 +48,16 @@ export function daemonSettings(config: AionConfig, where = 'configuration'): Dae
     maxQueue: [1, 1_000_000],
     cacheBytes: [1024 * 1024, 64 * 1024 ** 3],
     workers: [1, 1024],
+    recycleRuns: [1, 1_000_000_000],
+    recycleRssBytes: [1, 64 * 1024 ** 3],
+    recycleCheckEvery: [1, 1_000_000],
+    gpuRefreshMs: [100, 24 * 3600_000],
+    moduleCacheBytes: [0, 64 * 1024 ** 3],
   };
   for (const [key, value] of Object.entries(s)) {
     if (!(key in ranges))
       throw new AionError('LC036', `${where}: unknown key daemon.${key}`, {
-        hint: 'known keys: idleTimeoutMs, maxQueue, cacheBytes, workers',
+        hint: `known keys: ${Object.keys(ranges).join(', ')}`,
       });
     const [min, max] = ranges[key as keyof DaemonSettings];
     if (!Number.isInteger(value) || (value as number) < min || (value as number) > max)

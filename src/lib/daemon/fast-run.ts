@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { selfIdentity } from './identity.js';
 import { daemonPaths } from './paths.js';
+import { INPUT_ERROR_CODE, INPUT_ERROR_HINT, inputErrorMessage } from '../run/input.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -169,9 +170,14 @@ export async function fastRun(argv: readonly string[], env: Env, cwd: string, io
       args.inputJson ??
       (args.input !== undefined && args.input !== '-' ? readFileSync(args.input, 'utf8') : io.readStdin());
     input = JSON.parse(text);
-  } catch {
+  } catch (err) {
     if (fromStdin) {
-      printError(io, args.json, { code: 'EX043', message: 'the input on stdin is not valid JSON' });
+      // The same error `aionctl run --no-daemon` gives (EX026, exit 8): results are identical both ways.
+      printError(io, args.json, {
+        code: INPUT_ERROR_CODE,
+        message: inputErrorMessage('stdin', err),
+        hint: INPUT_ERROR_HINT,
+      });
       return 8;
     }
     return undefined; // unreadable or not JSON: oclif's run reports it with its own code and wording

@@ -1,61 +1,56 @@
 /**
- * GPU slots for the daemon: one slot per discovered device. A run needing a GPU waits until a device with enough
- * free memory is free, and is pinned to it (by UUID). Discovery is refreshed periodically, each call with a hard
- * timeout, so a hung `nvidia-smi` never blocks the daemon (systeminformation's call has no timeout).
+ * GPU slots for the daemon: one slot per discovered device (the run library's discovery, src/lib/gpu). A run
+ * needing a GPU waits until enough devices with enough free memory are free, and is pinned to them (the same
+ * CUDA_VISIBLE_DEVICES/ROCR_VISIBLE_DEVICES environment and device nodes `selectGpus` gives an in-process run).
+ * Discovery is refreshed periodically, each call with a hard timeout, so a hung `nvidia-smi` never blocks the daemon.
  */
-import { execFile } from 'node:child_process';
+import type { Env } from '../config/index.js';
+import {
+  discoverGpus,
+  type GpuDevice,
+  type GpuDiscovery,
+  type GpuRequirement,
+  type GpuSelection,
+  selectGpus,
+} from '../gpu/index.js';
+import { isAionError } from '../errors/index.js';
 
-export interface GpuDevice {
-  index: number;
-  uuid: string;
-  name: string;
-  memoryTotalMiB: number;
-  memoryUsedMiB: number;
-}
+export type GpuDiscover = () => Promise<GpuDiscovery>;
 
-export type GpuDiscover = () => Promise<GpuDevice[]>;
-
-/** `nvidia-smi --query-gpu=index,uuid,name,memory.total,memory.used` with a timeout (SIGKILL). */
-export function nvidiaSmiDiscover(env: NodeJS.ProcessEnv, timeoutMs = 2000): GpuDiscover {
-  return () =>
-    new Promise((resolve) => {
-      execFile(
-        'nvidia-smi',
-        ['--query-gpu=index,uuid,name,memory.total,memory.used', '--format=csv,noheader,nounits'],
-        { timeout: timeoutMs, killSignal: 'SIGKILL', env },
-        (err, stdout) => {
-          if (err) return resolve([]);
-          const devices: GpuDevice[] = [];
-          for (const line of stdout.split('\n')) {
-            const f = line.split(',').map((s) => s.trim());
-            if (f.length !== 5) continue;
-            const [index, total, used] = [Number(f[0]), Number(f[3]), Number(f[4])];
-            if (![index, total, used].every(Number.isFinite) || !f[1]) continue;
-            devices.push({ index, uuid: f[1], name: f[2]!, memoryTotalMiB: total, memoryUsedMiB: used });
-          }
-          resolve(devices);
-        },
-      );
-    });
+/** The run library's discovery (nvidia-smi, rocm-smi, Intel sysfs), each tool cut off after `timeoutMs` (SIGKILL). */
+export function libraryDiscover(env: Env, timeoutMs = 2000): GpuDiscover {
+  return () => discoverGpus({ env, timeoutMs }).catch(() => ({ devices: [], probes: [] }));
 }
 
 export interface GpuLease {
-  device: GpuDevice;
+  selection: GpuSelection;
   release(): void;
 }
 
+export interface GpuSlotStatus {
+  index: number;
+  uuid: string;
+  name: string;
+  memoryFreeMiB: number;
+  busy: boolean;
+}
+
 interface Waiter {
-  memoryMiB: number;
+  requirement: GpuRequirement;
   resolve: (lease: GpuLease) => void;
   reject: (err: unknown) => void;
 }
 
+const keyOf = (d: GpuDevice) => d.uuid ?? `${d.vendor}:${d.index}`;
+
 export class GpuScheduler {
-  private list: GpuDevice[] = [];
+  private discovery: GpuDiscovery = { devices: [], probes: [] };
   private readonly busy = new Set<string>();
   private readonly waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private discovered: Promise<void> | undefined;
+  refreshes = 0;
 
   constructor(
     private readonly discover: GpuDiscover,
@@ -63,38 +58,50 @@ export class GpuScheduler {
   ) {}
 
   /** Refreshes now (bounded by the discover function's timeout), then every `refreshMs`. */
-  async start(): Promise<void> {
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
+  start(): Promise<void> {
+    this.discovered ??= this.refresh();
+    this.timer ??= setInterval(() => void this.refresh(), this.refreshMs);
     this.timer.unref();
+    return this.discovered;
   }
 
   refresh(): Promise<void> {
     this.refreshing ??= this.discover()
-      .then((devices) => {
-        this.list = devices;
+      .then((discovery) => {
+        this.discovery = discovery;
+        this.refreshes++;
         this.dispatch();
       })
       .finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 
-  devices(): { index: number; uuid: string; name: string; memoryFreeMiB: number; busy: boolean }[] {
-    return this.list.map((d) => ({
+  devices(): GpuSlotStatus[] {
+    return this.discovery.devices.map((d) => ({
       index: d.index,
-      uuid: d.uuid,
+      uuid: keyOf(d),
       name: d.name,
-      memoryFreeMiB: d.memoryTotalMiB - d.memoryUsedMiB,
-      busy: this.busy.has(d.uuid),
+      memoryFreeMiB: d.memoryFreeMiB ?? 0,
+      busy: this.busy.has(keyOf(d)),
     }));
   }
 
-  /** Waits for a free device with `memoryMiB` free; rejects when none could ever fit or the signal aborts. */
-  acquire(memoryMiB: number, signal?: AbortSignal): Promise<GpuLease> {
-    if (!this.list.some((d) => d.memoryTotalMiB >= memoryMiB))
-      return Promise.reject(new Error(`no GPU has ${memoryMiB} MiB of memory`));
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = { memoryMiB, resolve, reject };
+  /** Runs waiting for a device. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  /**
+   * Devices for `requirement`, waiting while the devices that fit are busy. Undefined when the package merely
+   * prefers a GPU and none could ever fit; EX020 (as in-process) when it requires one that no device can give.
+   */
+  async allocate(requirement: GpuRequirement, signal?: AbortSignal): Promise<GpuLease | undefined> {
+    await this.start();
+    // Could it ever fit (every device free)? selectGpus throws EX020 for a required GPU that cannot be had.
+    if (selectGpus(requirement, this.discovery).devices.length === 0) return undefined;
+    signal?.throwIfAborted();
+    return new Promise<GpuLease>((resolve, reject) => {
+      const waiter: Waiter = { requirement, resolve, reject };
       signal?.addEventListener(
         'abort',
         () => {
@@ -109,23 +116,32 @@ export class GpuScheduler {
     });
   }
 
+  /** Hands free devices to waiters in arrival order (a waiter that does not fit now does not block later ones). */
   private dispatch(): void {
     for (let i = 0; i < this.waiters.length;) {
       const w = this.waiters[i]!;
-      const device = this.list.find((d) => !this.busy.has(d.uuid) && d.memoryTotalMiB - d.memoryUsedMiB >= w.memoryMiB);
-      if (!device) {
+      const free: GpuDiscovery = {
+        devices: this.discovery.devices.filter((d) => !this.busy.has(keyOf(d))),
+        probes: this.discovery.probes,
+      };
+      let selection: GpuSelection;
+      try {
+        selection = selectGpus({ ...w.requirement, required: true }, free);
+      } catch (err) {
+        if (!isAionError(err)) throw err;
         i++;
         continue;
       }
       this.waiters.splice(i, 1);
-      this.busy.add(device.uuid);
+      const keys = selection.devices.map(keyOf);
+      for (const k of keys) this.busy.add(k);
       let released = false;
       w.resolve({
-        device,
+        selection,
         release: () => {
           if (released) return;
           released = true;
-          this.busy.delete(device.uuid);
+          for (const k of keys) this.busy.delete(k);
           this.dispatch();
         },
       });

@@ -34,7 +34,7 @@ export {
   type StopResult,
 } from './lifecycle.js';
 export { createLibraryRunner, type LibraryRunnerOptions, treeRss } from './library-runner.js';
-export { GpuScheduler, nvidiaSmiDiscover, type GpuDevice, type GpuLease } from './gpu.js';
+export { GpuScheduler, libraryDiscover, type GpuDiscover, type GpuLease, type GpuSlotStatus } from './gpu.js';
 export { LruCache } from './lru.js';
 
 /**

@@ -10,6 +10,8 @@ import { join, sep } from 'node:path';
 import type { AionPaths, Env } from '../config/index.js';
 import {
   createWasmHost,
+  DEFAULT_MODULE_CACHE_BYTES,
+  type GpuAllocator,
   type HostProfile,
   type HostProvider,
   type RunContext as LibraryContext,
@@ -34,6 +36,12 @@ export interface LibraryRunnerOptions {
   maxRssGrowth?: number;
   /** Byte budget of the resolved-package cache. */
   cacheBytes?: number;
+  /** Byte budget of the prepared-module cache (default 64 MiB; the run library's default cache is not used). */
+  moduleCacheBytes?: number;
+  /** Check a host's RSS growth every this many runs (default 100). */
+  rssCheckEvery?: number;
+  /** GPU slots (the daemon's GpuScheduler): GPU runs wait for a free device and are pinned to it. */
+  gpus?: GpuAllocator;
 }
 
 interface Resolved {
@@ -175,7 +183,7 @@ class WarmHosts implements HostProvider {
     slot.runs++;
     if (slot.runs === 1) slot.baseRss = treeRss(hostPid(host));
     let recycle = slot.runs >= (this.options.maxRuns ?? 5000);
-    if (!recycle && slot.runs % 100 === 0)
+    if (!recycle && slot.runs % (this.options.rssCheckEvery ?? 100) === 0)
       recycle = treeRss(hostPid(host)) - slot.baseRss > (this.options.maxRssGrowth ?? 256 * 1024 * 1024);
     if (!healthy || !host.alive || recycle || this.closed) {
       if (healthy && recycle) pool.recycled++;
@@ -227,11 +235,13 @@ class WarmHosts implements HostProvider {
 class LibraryRunner implements Runner {
   private readonly hosts: WarmHosts;
   private readonly resolved: LruCache<Resolved>;
+  private readonly modules: LruCache<Uint8Array>;
   private readonly dirs = new Set<string>();
 
   constructor(private readonly options: LibraryRunnerOptions) {
     this.hosts = new WarmHosts(options);
     this.resolved = new LruCache('packages', options.cacheBytes ?? 32 * 1024 * 1024);
+    this.modules = new LruCache('modules', options.moduleCacheBytes ?? DEFAULT_MODULE_CACHE_BYTES);
   }
 
   /**
@@ -274,6 +284,8 @@ class LibraryRunner implements Runner {
         paths: this.options.paths,
         hosts: this.hosts,
         resolve: this.resolve,
+        modules: this.modules,
+        ...(this.options.gpus ? { gpus: this.options.gpus } : {}),
         nodePath: this.options.nodePath,
         ...(context.signal ? { signal: context.signal } : {}),
       },
@@ -299,7 +311,7 @@ class LibraryRunner implements Runner {
   }
 
   caches(): CacheStats[] {
-    return [this.resolved.stats()];
+    return [this.resolved.stats(), this.modules.stats()];
   }
 
   close(): Promise<void> {

@@ -34,6 +34,8 @@ export interface FetchContext {
   offline: boolean;
   concurrency: number;
   signal?: AbortSignal;
+  /** Opens a repository instead of openTarget (the daemon passes its caching opener). */
+  openRepository?: (ref: ArtifactReference) => Promise<Target>;
 }
 
 /** Releases a registry target's connections (layouts and the store hold none). */
@@ -52,7 +54,9 @@ export class Sources {
     if (this.ctx.offline) return Promise.resolve(openStore(name, this.ctx.env));
     let pending = this.open.get(source.repository);
     if (!pending) {
-      pending = openTarget(source.ref, { env: this.ctx.env, registry: this.ctx.registry });
+      pending = this.ctx.openRepository
+        ? this.ctx.openRepository(source.ref)
+        : openTarget(source.ref, { env: this.ctx.env, registry: this.ctx.registry });
       this.open.set(source.repository, pending);
     }
     return pending;

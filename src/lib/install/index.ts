@@ -82,6 +82,8 @@ export interface InstallOptions {
   registry?: ConnectOptions;
   signal?: AbortSignal;
   onEvent?: (event: InstallEvent) => void;
+  /** Opens a repository instead of openTarget (the daemon passes its caching opener). */
+  openRepository?: FetchContext['openRepository'];
 }
 
 export interface InstalledPackage {
@@ -142,6 +144,7 @@ async function openProject(options: InstallOptions, requireFile: boolean): Promi
       offline: options.offline === true,
       concurrency: options.concurrency ?? 4,
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.openRepository ? { openRepository: options.openRepository } : {}),
     },
   };
 }
@@ -452,6 +455,73 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
   } finally {
     await sources.close();
     await release();
+  }
+}
+
+export interface ResolveOptions {
+  cwd: string;
+  env: Env;
+  paths: AionPaths;
+  /** `NAME[@RANGE]` or `HOST/REPOSITORY/NAME[@RANGE]`, as `aionctl install` takes them; none: what the project declares. */
+  specs?: string[];
+  /** Ignore the lockfile's versions (as `aionctl update` does); default: keep them while they satisfy. */
+  update?: boolean;
+  offline?: boolean;
+  concurrency?: number;
+  registry?: ConnectOptions;
+  signal?: AbortSignal;
+  openRepository?: FetchContext['openRepository'];
+}
+
+export interface ResolvedPackage {
+  name: string;
+  version: string;
+  repository: string;
+  tag: string;
+  digest: string;
+  requested: string[];
+  dependencies: Record<string, string>;
+}
+
+/**
+ * What `aionctl install` would pick, without verifying, fetching or writing anything: the project's packages plus
+ * `specs`, resolved over the registry tags (semver, transitive dependencies), in topological order with the
+ * manifest digest of each. Same resolution, same errors (LC0xx, RG, NE) as install.
+ */
+export async function resolvePackages(
+  options: ResolveOptions,
+): Promise<{ projectRoot: string; packages: ResolvedPackage[] }> {
+  const specs = options.specs ?? [];
+  const { update: _update, specs: _specs, ...open } = options;
+  const project = await openProject({ ...open, add: specs }, specs.length === 0);
+  const sources = new Sources(project.ctx);
+  try {
+    const roots = { ...project.declared.roots };
+    for (const arg of specs) {
+      const { name, range, repository } = parsePackageArg(arg);
+      if (repository !== undefined) project.declared.repositories[name] = repository;
+      roots[name] = range ?? (await defaultRange(project, name, sources));
+    }
+    const preferred = new Map<string, string>();
+    if (!options.update) {
+      const previous = await readLockfile(lockfilePath(project.root));
+      for (const [name, e] of Object.entries(previous?.packages ?? {})) preferred.set(name, e.version);
+    }
+    const plan = await resolveFromSources(project, roots, sources, preferred);
+    return {
+      projectRoot: project.root,
+      packages: plan.map((p) => ({
+        name: p.name,
+        version: p.version,
+        repository: sourceFor(p.name, project.declared, project.root).repository,
+        tag: p.tag,
+        digest: p.descriptor.digest,
+        requested: p.requested,
+        dependencies: p.dependencies,
+      })),
+    };
+  } finally {
+    await sources.close();
   }
 }
 

@@ -292,6 +292,11 @@ export type AionctlConfig = {
     maxQueue?: number;
     cacheBytes?: number;
     workers?: number;
+    recycleRuns?: number;
+    recycleRssBytes?: number;
+    recycleCheckEvery?: number;
+    gpuRefreshMs?: number;
+    moduleCacheBytes?: number;
   };
 };
 

@@ -1,6 +1,8 @@
 /** Running agent packages: WASM (WASI, in a sandboxed Node host) and sandboxed subprocesses, JSON in and out. */
 export {
   type DirGrant,
+  type GpuAllocator,
+  type ModuleCache,
   type HostProfile,
   type HostProvider,
   type PackageIdentity,
@@ -19,7 +21,7 @@ export {
   type WasmJob,
   type WasmResult,
 } from './types.js';
-export { runPackage, preparedModule } from './runner.js';
+export { runPackage, preparedModule, DEFAULT_MODULE_CACHE_BYTES } from './runner.js';
 export { resolveRunnable, materialize, findInstalled, directoryDigest, INSTALLED_DIR } from './resolve.js';
 export { compileSchemas, schemaCacheSize, type CompiledSchemas } from './schemas.js';
 export { createWasmHost, hostArgv, HOST_SCRIPT } from './wasm-host.js';
@@ -36,3 +38,4 @@ export {
   DEFAULT_TIMEOUT_MS,
 } from './policy.js';
 export { PACKAGE_GUEST, SCRATCH_GUEST } from './layout.js';
+export { INPUT_ERROR_CODE, INPUT_ERROR_HINT, inputErrorMessage } from './input.js';

@@ -6,6 +6,7 @@
  */
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
+import { LruCache } from '../daemon/lru.js';
 import { AionError, isAionError } from '../errors/index.js';
 import type { GpuSelection } from '../gpu/index.js';
 import { PACKAGE_GUEST, SCRATCH_GUEST, SCRATCH_ROOT_GUEST } from './layout.js';
@@ -17,6 +18,7 @@ import { runSubprocess, SANDBOX_PATH, type SubprocessResult } from './subprocess
 import type {
   DirGrant,
   HostProfile,
+  ModuleCache,
   RunContext,
   RunEnvelope,
   RunError,
@@ -40,13 +42,16 @@ interface Attempt {
   stderr: string;
 }
 
-const prepared = new Map<string, { bytes: Uint8Array; pages: number }>();
+/** The default prepared-module cache of this process (the daemon passes its own through RunContext.modules). */
+export const DEFAULT_MODULE_CACHE_BYTES = 64 * 1024 * 1024;
+let defaultModules: ModuleCache | undefined;
 
-/** Prepared module bytes (checked and clamped), cached per package digest and memory cap. */
-export function preparedModule(runnable: Runnable, pages: number): Uint8Array {
+/** Prepared module bytes (checked and clamped), cached per package digest and memory cap, LRU by bytes. */
+export function preparedModule(runnable: Runnable, pages: number, cache?: ModuleCache): Uint8Array {
+  const modules = cache ?? (defaultModules ??= new LruCache<Uint8Array>('modules', DEFAULT_MODULE_CACHE_BYTES));
   const key = `${runnable.identity.digest}:${pages}`;
-  const hit = prepared.get(key);
-  if (hit) return hit.bytes;
+  const hit = modules.get(key);
+  if (hit) return hit;
   const file = join(runnable.dir, runnable.manifest.runtime.module!);
   let raw: Buffer;
   try {
@@ -55,7 +60,7 @@ export function preparedModule(runnable: Runnable, pages: number): Uint8Array {
     throw new AionError('FS001', `cannot read the module ${file}: ${(err as Error).message}`);
   }
   const { bytes } = prepareModule(raw, pages);
-  prepared.set(key, { bytes, pages });
+  modules.set(key, bytes, bytes.length + 128);
   return bytes;
 }
 
@@ -173,7 +178,11 @@ function classifyWasm(r: WasmResult, limits: RunLimits): RunError | null {
   return { code: 'EX017', message: `the module exited with status ${r.exitCode}` };
 }
 
-async function selectGpu(runnable: Runnable, ctx: RunContext): Promise<GpuSelection | undefined> {
+/** The GPUs a package asks for: the daemon's scheduler when it passes one (waits for a free device), else discovery now. */
+async function selectGpu(
+  runnable: Runnable,
+  ctx: RunContext,
+): Promise<{ selection: GpuSelection; release(): void } | undefined> {
   const gpu = runnable.manifest.runtime.resources?.gpu;
   if (!gpu || (!gpu.required && (!gpu.vendor || gpu.vendor === 'none') && !gpu.count)) return undefined;
   if (runnable.manifest.runtime.type === 'wasm') {
@@ -183,18 +192,17 @@ async function selectGpu(runnable: Runnable, ctx: RunContext): Promise<GpuSelect
       });
     return undefined;
   }
+  const requirement = {
+    required: gpu.required,
+    vendor: gpu.vendor,
+    count: gpu.count,
+    memoryBytes: gpu.memory ? parseQuantity(gpu.memory) : undefined,
+  };
+  if (ctx.gpus) return ctx.gpus(requirement, ctx.signal);
   const { discoverGpus, selectGpus } = await import('../gpu/index.js');
   const discovery = await discoverGpus({ env: ctx.env });
-  const selection = selectGpus(
-    {
-      required: gpu.required,
-      vendor: gpu.vendor,
-      count: gpu.count,
-      memoryBytes: gpu.memory ? parseQuantity(gpu.memory) : undefined,
-    },
-    discovery,
-  );
-  return selection.devices.length > 0 ? selection : undefined;
+  const selection = selectGpus(requirement, discovery);
+  return selection.devices.length > 0 ? { selection, release: () => undefined } : undefined;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -229,17 +237,19 @@ export async function runPackage(request: RunRequest, ctx: RunContext): Promise<
     });
   const secrets = grantSecrets(manifest, ctx.env, request.env);
   const dirs = grantDirs(manifest, ctx.cwd, request.dirs);
-  const gpu = await selectGpu(runnable, ctx);
-  const limits = computeLimits(manifest, request, gpu?.devices.map((d) => d.uuid ?? `${d.vendor}:${d.index}`) ?? []);
   const mode = request.sandbox ?? 'auto';
   const tools = detectSandbox(mode, ctx.env);
+  // Held from here to the end of the last attempt (nothing below can throw before the try).
+  const lease = await selectGpu(runnable, ctx);
+  const gpu = lease?.selection;
+  const limits = computeLimits(manifest, request, gpu?.devices.map((d) => d.uuid ?? `${d.vendor}:${d.index}`) ?? []);
   if (tools.kind === 'none')
     ctx.onEvent?.({
       type: 'warning',
       message: 'running UNCONFINED (--sandbox none): the module can read and write what you can, and use the network',
     });
   const capPages = Math.max(1, Math.floor(limits.memoryBytes / WASM_PAGE));
-  const moduleBytes = runtime === 'wasm' ? preparedModule(runnable, capPages) : undefined;
+  const moduleBytes = runtime === 'wasm' ? preparedModule(runnable, capPages, ctx.modules) : undefined;
   const stdin = Buffer.from(`${JSON.stringify(request.input)}\n`);
 
   const identity = runnable.identity;
@@ -247,17 +257,21 @@ export async function runPackage(request: RunRequest, ctx: RunContext): Promise<
   const retries = manifest.policies?.retries ?? 0;
   let attempt = 0;
   let last: Attempt;
-  for (;;) {
-    attempt++;
-    ctx.onEvent?.({ type: 'start', attempt, runtime, sandbox: tools.kind });
-    last =
-      runtime === 'wasm'
-        ? await attemptWasm(runnable, moduleBytes!, capPages, stdin, secrets, dirs, limits, tools, ctx)
-        : await attemptSubprocess(runnable, stdin, secrets, dirs, limits, tools, gpu, ctx);
-    if (!last.error || !RETRYABLE.has(last.error.code) || attempt > retries || ctx.signal?.aborted) break;
-    const delayMs = Math.min(5000, 200 * 2 ** (attempt - 1));
-    ctx.onEvent?.({ type: 'retry', attempt: attempt + 1, delayMs, code: last.error.code });
-    await sleep(delayMs, ctx.signal);
+  try {
+    for (;;) {
+      attempt++;
+      ctx.onEvent?.({ type: 'start', attempt, runtime, sandbox: tools.kind });
+      last =
+        runtime === 'wasm'
+          ? await attemptWasm(runnable, moduleBytes!, capPages, stdin, secrets, dirs, limits, tools, ctx)
+          : await attemptSubprocess(runnable, stdin, secrets, dirs, limits, tools, gpu, ctx);
+      if (!last.error || !RETRYABLE.has(last.error.code) || attempt > retries || ctx.signal?.aborted) break;
+      const delayMs = Math.min(5000, 200 * 2 ** (attempt - 1));
+      ctx.onEvent?.({ type: 'retry', attempt: attempt + 1, delayMs, code: last.error.code });
+      await sleep(delayMs, ctx.signal);
+    }
+  } finally {
+    lease?.release();
   }
 
   const finish = (partial: Pick<RunEnvelope, 'ok' | 'output' | 'error'> & { rawOutput?: string }): RunEnvelope => ({

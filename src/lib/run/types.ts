@@ -1,6 +1,7 @@
 /** The run library's public types: a request in, an envelope out (the command and the daemon share them). */
 import type { AionPaths, Env } from '../config/index.js';
 import type { AgentPackage } from '../manifest/index.js';
+import type { GpuRequirement, GpuSelection } from '../gpu/index.js';
 
 export type SandboxMode = 'auto' | 'bwrap' | 'none';
 
@@ -46,7 +47,25 @@ export interface RunContext {
   resolve?: (spec: string, ctx: RunContext) => Promise<Runnable>;
   /** The node binary for the WASM host (default: the running one). */
   nodePath?: string;
+  /**
+   * Hands out GPUs (the daemon's scheduler: waits until devices with enough free memory are free, then pins the
+   * run to them; release() when the run ends). Default: discover now and pick (no waiting, no exclusivity).
+   */
+  gpus?: GpuAllocator;
+  /** The prepared-module cache (bounded by bytes); default: this process's own (64 MiB). */
+  modules?: ModuleCache;
 }
+
+/** A byte-bounded cache of prepared module bytes (the daemon's LruCache satisfies it). */
+export interface ModuleCache {
+  get(key: string): Uint8Array | undefined;
+  set(key: string, value: Uint8Array, bytes: number): void;
+}
+
+export type GpuAllocator = (
+  requirement: GpuRequirement,
+  signal?: AbortSignal,
+) => Promise<{ selection: GpuSelection; release(): void } | undefined>;
 
 export type RunEvent =
   | { type: 'resolved'; package: PackageIdentity; source: RunnableSource }

@@ -44,6 +44,7 @@ export const LC_CODES: readonly ErrorCodeSpec[] = [
   },
   {
     code: 'LC036',
-    summary: 'The daemon section of the configuration is invalid (idleTimeoutMs, maxQueue, cacheBytes, workers).',
+    summary:
+      'The daemon section of the configuration is invalid (an unknown key or a value out of range; see docs/daemon.md).',
   },
 ];
