@@ -2,27 +2,133 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDocument, stringify } from 'yaml';
+import { parse, parseDocument } from 'yaml';
 import { parseSource, validatePaths } from '../src/lib/manifest/index.js';
 import { median, REPO_ROOT, round } from './util.js';
 
-const COUNT = 1000;
-const RUNS = 5;
+const COUNT = Number(process.env.AIONCTL_BENCH_MANIFESTS ?? 1000);
+const RUNS = Math.max(3, Number(process.env.AIONCTL_BENCH_RUNS ?? 5));
 
-function manifest(i: number): Record<string, unknown> {
+/** A package manifest shaped like the reference AIP (examples/summarize-wasm): every package's text differs. */
+export function referenceManifest(i: number): Record<string, unknown> {
   return {
     apiVersion: 'aionos/v1',
     kind: 'AgentPackage',
-    metadata: { name: `agent_${i}`, version: `1.${i % 50}.${i % 7}`, authors: ['Bench'], license: 'Apache-2.0' },
+    metadata: {
+      name: `summarize_text_${i}`,
+      version: `1.${i % 50}.${i % 7}`,
+      description: `Counts the bytes and words of a text, variant ${i} (a WASI module, JSON in and out)`,
+      authors: ['AION Core', `Bench ${i}`],
+      license: 'Apache-2.0',
+      signatures: { cosign: `sigstore://ghcr.io/aion/summarize_text_${i}@sha256:...` },
+      sbom: `oci://ghcr.io/aion/sbom/summarize_text_${i}:1.3.${i}`,
+    },
     runtime: {
       type: 'subprocess',
-      command: ['node', 'main.mjs'],
-      resources: { cpu: '500m', memory: '256Mi', gpu: { required: false, vendor: 'none' } },
+      command: ['node', `main${i}.mjs`],
+      resources: { cpu: '0.5', memory: `${256 + (i % 64)}Mi`, gpu: { required: false, vendor: 'none' } },
     },
-    permissions: { filesystem: 'read-only', network: 'deny', secrets: ['OPENAI_API_KEY?'] },
+    permissions: { filesystem: 'deny', network: 'deny', secrets: ['OPENAI_API_KEY?'] },
+    entrypoints: {
+      grpc: { port: 0 },
+      schema: { input: `schemas/summarize_input_${i}.json`, output: `schemas/summarize_output_${i}.json` },
+    },
     intents: ['summarize'],
-    policies: { timeout_ms: 1500, retries: 0 },
+    policies: { timeout_ms: 1500 + i, retries: i % 3 },
   };
+}
+
+/** `referenceManifest(i)` written the way the reference AIP is (comments, quoted strings, flow lists). */
+export function referenceYaml(i: number): string {
+  const m = referenceManifest(i) as {
+    metadata: Record<string, string>;
+    runtime: { resources: { memory: string } };
+    policies: { timeout_ms: number; retries: number };
+  };
+  return `# yaml-language-server: $schema=../../manifests/agent-package.schema.json
+apiVersion: aionos/v1
+kind: AgentPackage
+metadata:
+  name: ${m.metadata.name}
+  version: "${m.metadata.version}"
+  description: ${m.metadata.description}
+  authors: ["AION Core", "Bench ${i}"]
+  license: Apache-2.0
+  signatures:
+    cosign: "sigstore://ghcr.io/aion/summarize_text_${i}@sha256:..."
+  sbom: "oci://ghcr.io/aion/sbom/summarize_text_${i}:1.3.${i}"
+runtime:
+  type: subprocess
+  command: ["node", "main${i}.mjs"]
+  resources:
+    cpu: "0.5"
+    memory: "${m.runtime.resources.memory}"
+    gpu:
+      required: false
+      vendor: none
+permissions:
+  filesystem: deny
+  network: deny
+  secrets: ["OPENAI_API_KEY?"]
+entrypoints:
+  grpc:
+    port: 0
+  schema:
+    input: "schemas/summarize_input_${i}.json"
+    output: "schemas/summarize_output_${i}.json"
+intents:
+  - "summarize"
+policies:
+  timeout_ms: ${m.policies.timeout_ms}
+  retries: ${m.policies.retries}
+`;
+}
+
+/** The reference package's two I/O schemas, each package's pair different from every other's. */
+export function referenceSchemas(i: number): { input: object; output: object } {
+  return {
+    input: {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      title: `SummarizeInput${i}`,
+      type: 'object',
+      required: ['text'],
+      properties: {
+        text: { type: 'string', description: `The text to summarize (${i}).`, maxLength: 100_000 + i },
+      },
+      additionalProperties: false,
+    },
+    output: {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      title: `SummarizeOutput${i}`,
+      type: 'object',
+      required: ['bytes', 'words'],
+      properties: {
+        bytes: { type: 'integer', minimum: 0, description: `Bytes of input read (${i}).` },
+        words: { type: 'integer', minimum: 0, description: 'Whitespace-separated words in the input.' },
+      },
+      additionalProperties: false,
+    },
+  };
+}
+
+/** Writes `count` reference-shaped packages under `root/yaml/pkgN/` and each manifest as JSON in `root/json/`. */
+export async function writeReferencePackages(root: string, count: number): Promise<void> {
+  await mkdir(join(root, 'json'), { recursive: true });
+  for (let i = 0; i < count; i++) {
+    const data = referenceManifest(i);
+    if (i === 0 && JSON.stringify(parse(referenceYaml(i))) !== JSON.stringify(data)) {
+      throw new Error('bench: referenceYaml and referenceManifest disagree');
+    }
+    const dir = join(root, 'yaml', `pkg${i}`);
+    await mkdir(join(dir, 'schemas'), { recursive: true });
+    const { input, output } = referenceSchemas(i);
+    await Promise.all([
+      writeFile(join(dir, 'aip.yaml'), referenceYaml(i)),
+      writeFile(join(dir, 'schemas', `summarize_input_${i}.json`), `${JSON.stringify(input, null, 2)}\n`),
+      writeFile(join(dir, 'schemas', `summarize_output_${i}.json`), `${JSON.stringify(output, null, 2)}\n`),
+      writeFile(join(root, 'json', `pkg${i}.json`), JSON.stringify(data)),
+    ]);
+  }
 }
 
 function timed(cmd: string, args: string[], cwd: string): number {
@@ -34,19 +140,15 @@ function timed(cmd: string, args: string[], cwd: string): number {
 }
 
 /**
- * Validates 1,000 generated aip.yaml manifests with one `aionctl validate` process, against ajv-cli validating
- * the same manifests (as JSON, which it parses faster than we parse YAML) with the same schema, in the same run.
+ * Validates COUNT (default 1,000) reference-shaped packages (aip.yaml + two I/O schema files each, every file
+ * different) with one `aionctl validate` process, against ajv-cli 5 validating the same manifests (as JSON, which
+ * it parses faster than we parse YAML) with the same schema, interleaved in the same run. ajv-cli checks neither
+ * the YAML nor the schema files: aionctl does strictly more work.
  */
 export async function manifestBench(): Promise<Record<string, number>> {
   const root = await mkdtemp(join(tmpdir(), 'aionctl-bench-manifest-'));
   try {
-    await mkdir(join(root, 'json'));
-    for (let i = 0; i < COUNT; i++) {
-      const data = manifest(i);
-      await mkdir(join(root, 'yaml', `pkg${i}`), { recursive: true });
-      await writeFile(join(root, 'yaml', `pkg${i}`, 'aip.yaml'), stringify(data));
-      await writeFile(join(root, 'json', `pkg${i}.json`), JSON.stringify(data));
-    }
+    await writeReferencePackages(root, COUNT);
     const bin = join(REPO_ROOT, 'bin', 'run.js');
     const ajv = join(REPO_ROOT, 'node_modules', '.bin', 'ajv');
     const schema = join(REPO_ROOT, 'manifests', 'agent-package.schema.json');
@@ -88,15 +190,22 @@ export async function manifestBench(): Promise<Record<string, number>> {
     }
     const oursMs = median(ours);
     const theirsMs = median(theirs);
+    // Files aionctl reads and checks per run: the manifest and its two schema files per package.
+    const filesRead = COUNT * 3;
     return {
       files: COUNT,
+      packages: COUNT,
+      validate_1000_ms: round(oursMs),
+      ajv_cli_1000_ms: round(theirsMs),
+      validate_vs_ajv_cli: round(oursMs / theirsMs),
       aionctl_ms: round(oursMs),
-      aionctl_files_per_s: round((COUNT / oursMs) * 1000, 0),
+      aionctl_files_per_s: round((filesRead / oursMs) * 1000, 0),
+      aionctl_manifests_per_s: round((COUNT / oursMs) * 1000, 0),
       ajv_cli_ms: round(theirsMs),
       ajv_cli_files_per_s: round((COUNT / theirsMs) * 1000, 0),
       speedup_vs_ajv_cli: round(theirsMs / oursMs),
       in_process_ms: round(median(inProcess)),
-      in_process_files_per_s: round((COUNT / median(inProcess)) * 1000, 0),
+      in_process_files_per_s: round((filesRead / median(inProcess)) * 1000, 0),
       keys_120k_parse_ms: round(median(keysOurs)),
       keys_120k_bare_yaml_ms: round(median(keysBare)),
     };

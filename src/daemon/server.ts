@@ -178,6 +178,7 @@ export class DaemonServer {
   private readonly verifiedHits: Counter;
   private watcher: FSWatcher | undefined;
   private readonly watchedSet = new Set<string>();
+  private lastWatched: string[] | undefined;
   private running = 0;
   private total = { total: 0, ok: 0, failed: 0 };
   private draining = false;
@@ -270,6 +271,21 @@ export class DaemonServer {
     }
     this.server = createServer({ keepAlive: true }, (req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
+  }
+
+  private readonly byOutcome = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<'outcome'> }>();
+
+  /** The labelled metric children of an outcome, made once (no label hashing per run). */
+  private outcomeMetrics(outcome: string): {
+    count: Counter.Internal;
+    duration: Histogram.Internal<'outcome'>;
+  } {
+    let m = this.byOutcome.get(outcome);
+    if (!m) {
+      m = { count: this.runsCounter.labels({ outcome }), duration: this.duration.labels({ outcome }) };
+      this.byOutcome.set(outcome, m);
+    }
+    return m;
   }
 
   private cacheStats() {
@@ -419,7 +435,7 @@ export class DaemonServer {
     };
     this.remember(record);
     this.queues[priority].push({ record, request, resolve });
-    this.emit('queued', { id: record.id, cid: correlationId, priority });
+    if (this.sse.size > 0) this.emit('queued', { id: record.id, cid: correlationId, priority });
     this.pump();
     return record;
   }
@@ -445,7 +461,7 @@ export class DaemonServer {
 
   private async execute({ record, request, resolve }: QueueItem): Promise<void> {
     record.state = 'running';
-    this.emit('started', { id: record.id, cid: record.correlationId });
+    if (this.sse.size > 0) this.emit('started', { id: record.id, cid: record.correlationId });
     const start = performance.now();
     let ok = false;
     try {
@@ -457,39 +473,67 @@ export class DaemonServer {
         this.options.log.write('error', 'run crashed', { cid: record.correlationId, error: (err as Error).stack });
     }
     const outcome = ok ? 'ok' : (record.envelope?.error?.code ?? record.error?.code ?? 'EX001');
-    this.runsCounter.inc({ outcome });
-    this.duration.observe({ outcome }, (performance.now() - start) / 1000);
+    this.outcomeMetrics(outcome).count.inc();
+    this.outcomeMetrics(outcome).duration.observe((performance.now() - start) / 1000);
     this.total.total++;
     if (ok) this.total.ok++;
     else this.total.failed++;
     record.state = 'finished';
     this.running--;
     this.lastActivity = Date.now();
-    this.emit('finished', { id: record.id, cid: record.correlationId, ok, outcome });
+    if (this.sse.size > 0) this.emit('finished', { id: record.id, cid: record.correlationId, ok, outcome });
     if (!ok) this.options.log.write('info', 'run failed', { cid: record.correlationId, id: record.id, outcome });
-    this.watchMore(this.options.runner.watched());
+    // The library runner hands back the same list until a cache miss adds a directory: only a new list is looked at.
+    const watched = this.options.runner.watched();
+    if (watched !== this.lastWatched) {
+      this.lastWatched = watched;
+      this.watchMore(watched);
+    }
     resolve();
     this.pump();
   }
 
   // ---- HTTP ------------------------------------------------------------------------------------------------
 
-  private async readBody(req: IncomingMessage): Promise<unknown> {
+  private readBody(req: IncomingMessage): Promise<unknown> {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > this.maxBody)
-      throw new HttpError(413, 'EX042', `the body is ${declared} bytes; the cap is ${this.maxBody}`);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > this.maxBody) throw new HttpError(413, 'EX042', `the body is over the ${this.maxBody}-byte cap`);
-      chunks.push(chunk as Buffer);
-    }
-    try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      throw badRequest('the body is not JSON');
-    }
+      return Promise.reject(new HttpError(413, 'EX042', `the body is ${declared} bytes; the cap is ${this.maxBody}`));
+    // Plain events, not an async iterator: a run's body is one chunk, and the iterator cost more than the parse.
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > this.maxBody) {
+          cleanup();
+          reject(new HttpError(413, 'EX042', `the body is over the ${this.maxBody}-byte cap`));
+          return;
+        }
+        chunks.push(chunk);
+      };
+      const onEnd = () => {
+        cleanup();
+        try {
+          const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+          resolve(JSON.parse(text));
+        } catch {
+          reject(badRequest('the body is not JSON'));
+        }
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        reject(err);
+      };
+      const cleanup = () => {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onError);
+      };
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.on('error', onError);
+    });
   }
 
   private send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

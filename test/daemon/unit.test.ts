@@ -186,7 +186,9 @@ describe('daemon units', () => {
     assert.equal(await hanging.allocate({ ...need, required: false }), undefined);
     await assert.rejects(hanging.allocate(need), (e: AionError) => e.code === 'EX020');
     assert.ok(Date.now() - t2 < 3000, `${Date.now() - t2} ms`);
-    await new Promise((r) => setTimeout(r, 700));
+    // Wait for a second refresh (each ~200 ms + a process start; polled so a loaded machine only takes longer).
+    for (const until = Date.now() + 10_000; hanging.refreshes < 2 && Date.now() < until;)
+      await new Promise((r) => setTimeout(r, 50));
     assert.ok(hanging.refreshes >= 2, `refreshed ${hanging.refreshes} times`);
     hanging.stop();
   });

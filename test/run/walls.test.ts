@@ -208,11 +208,12 @@ for (let i = 0; i < 100; i++) process.stdout.write(block);`),
   it('forking repeatedly hits the process limit (EX022)', async () => {
     const pkg = await makePackage(
       join(root, 'fork'),
-      shPackage('i=0\nwhile [ $i -lt 300 ]; do sleep 30 & i=$((i+1)); done\necho "{}"\n'),
+      // An unusual duration, so the leftover check below cannot match anyone else's `sleep`.
+      shPackage('i=0\nwhile [ $i -lt 300 ]; do sleep 31339 & i=$((i+1)); done\necho "{}"\n'),
     );
     const env = await runPackage({ package: pkg, input: {} }, context(root));
     assert.equal(env.error?.code, 'EX022', JSON.stringify(env));
-    assert.deepEqual(await processesMatching('sleep 30'), [], 'no sleep survives');
+    assert.deepEqual(await processesMatching('sleep 31339'), [], 'no sleep survives');
   });
 
   it('a sleep grandchild does not survive the timeout (EX010), in the sandbox and unconfined', async () => {

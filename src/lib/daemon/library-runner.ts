@@ -10,6 +10,7 @@ import { join, sep } from 'node:path';
 import type { AionPaths, Env } from '../config/index.js';
 import {
   createWasmHost,
+  detectSandbox,
   DEFAULT_MODULE_CACHE_BYTES,
   type GpuAllocator,
   type HostProfile,
@@ -18,6 +19,8 @@ import {
   type Runnable,
   resolveRunnable,
   runPackage,
+  type SandboxMode,
+  type SandboxTools,
   type WasmHost,
 } from '../run/index.js';
 import { LruCache } from './lru.js';
@@ -48,10 +51,19 @@ interface Resolved {
   runnable: Runnable;
   /** Every file and directory of the package with its size and mtime: a hit is revalidated against them. */
   stamps: [string, string][];
+  /** When the stamps were last compared (performance.now()). */
+  checkedAt: number;
 }
 
 const MAX_STAMPED = 2000;
 const REFERENCE_TTL_MS = 30_000;
+/**
+ * A hit re-stats the package's files at most this often; in between the watcher drops a changed package as soon as
+ * its event arrives. (Re-statting on every hit cost more than the run itself under load.)
+ */
+const STAMP_RECHECK_MS = 250;
+/** Sandbox tool lookups (PATH searches for bwrap, prlimit, setpriv) are kept this long per (mode, PATH). */
+const SANDBOX_TTL_MS = 5_000;
 
 function stampOf(path: string): string {
   try {
@@ -237,6 +249,7 @@ class LibraryRunner implements Runner {
   private readonly resolved: LruCache<Resolved>;
   private readonly modules: LruCache<Uint8Array>;
   private readonly dirs = new Set<string>();
+  private watchedList: string[] | undefined;
 
   constructor(private readonly options: LibraryRunnerOptions) {
     this.hosts = new WarmHosts(options);
@@ -252,19 +265,44 @@ class LibraryRunner implements Runner {
   private readonly resolve = async (spec: string, ctx: LibraryContext): Promise<Runnable> => {
     const key = `${ctx.cwd}\0${spec}`;
     const hit = this.resolved.get(key);
-    if (hit && hit.stamps.every(([path, stamp]) => stampOf(path) === stamp)) return hit.runnable;
-    if (hit) this.resolved.delete(key);
+    if (hit) {
+      const now = performance.now();
+      if (now - hit.checkedAt < STAMP_RECHECK_MS) return hit.runnable;
+      if (hit.stamps.every(([path, stamp]) => stampOf(path) === stamp)) {
+        hit.checkedAt = now;
+        return hit.runnable;
+      }
+      this.resolved.delete(key);
+    }
     const runnable = await resolveRunnable(spec, ctx);
     const stamps = stampTree(runnable.dir);
     if (stamps) {
       const directory = runnable.source === 'directory';
-      this.resolved.set(key, { runnable, stamps }, 4096 + JSON.stringify(runnable.manifest).length * 2, {
+      const entry = { runnable, stamps, checkedAt: performance.now() };
+      this.resolved.set(key, entry, 4096 + JSON.stringify(runnable.manifest).length * 2, {
         tags: [runnable.dir],
         ...(directory ? {} : { ttlMs: REFERENCE_TTL_MS }),
       });
-      this.dirs.add(runnable.dir);
+      if (!this.dirs.has(runnable.dir)) {
+        this.dirs.add(runnable.dir);
+        this.watchedList = undefined;
+      }
     }
     return runnable;
+  };
+
+  private readonly sandboxes = new Map<string, { tools: SandboxTools; until: number }>();
+
+  /** detectSandbox, kept a few seconds per (mode, PATH); a refusal (no bwrap) is never kept. */
+  private readonly sandboxTools = (mode: SandboxMode, env: Env): SandboxTools => {
+    const key = `${mode}\0${env.PATH ?? ''}`;
+    const now = performance.now();
+    const hit = this.sandboxes.get(key);
+    if (hit && hit.until > now) return hit.tools;
+    const tools = detectSandbox(mode, env);
+    if (this.sandboxes.size > 64) this.sandboxes.clear();
+    this.sandboxes.set(key, { tools, until: now + SANDBOX_TTL_MS });
+    return tools;
   };
 
   run(request: RunRequest, context: RunContext): Promise<RunEnvelope> {
@@ -284,6 +322,7 @@ class LibraryRunner implements Runner {
         paths: this.options.paths,
         hosts: this.hosts,
         resolve: this.resolve,
+        sandboxTools: this.sandboxTools,
         modules: this.modules,
         ...(this.options.gpus ? { gpus: this.options.gpus } : {}),
         nodePath: this.options.nodePath,
@@ -292,8 +331,9 @@ class LibraryRunner implements Runner {
     ) as Promise<RunEnvelope>;
   }
 
+  /** The package directories to watch: the same array until one is added or they are cleared. */
   watched(): string[] {
-    return [...this.dirs];
+    return (this.watchedList ??= [...this.dirs]);
   }
 
   /** A file changed: drop the packages it belongs to (the run library's own caches are keyed by digest). */
@@ -301,6 +341,7 @@ class LibraryRunner implements Runner {
     if (/(^|\/)(aionctl\.lock|\.aionctl\.yaml|config\.yaml|index\.json)$/.test(path)) {
       // Installed names, the trust policy or the store changed: every resolution may differ now.
       this.dirs.clear();
+      this.watchedList = undefined;
       return this.resolved.clear();
     }
     return this.resolved.dropWhere((dir) => path === dir || path.startsWith(dir + sep));

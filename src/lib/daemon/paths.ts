@@ -2,11 +2,11 @@
  * Where the daemon's socket, pid record and logs live. Node built-ins only: the `run` fast path in bin/run.js loads
  * this before oclif, so nothing heavy may be imported here.
  */
-import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Env, resolvePaths } from '../config/paths.js';
+import { sha256Hex } from './sha256.js';
 
 /** Linux cuts `sun_path` at 108 bytes including the NUL; macOS at 104. Stay under both. */
 export const MAX_SOCKET_PATH = 103;
@@ -30,7 +30,7 @@ export interface DaemonPaths {
 }
 
 function shortHash(text: string, length = 12): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, length);
+  return sha256Hex(text).slice(0, length);
 }
 
 export function currentUid(): number {

@@ -2,15 +2,21 @@
  * Checks that need more than one document: registry files against each other, and a package against the files
  * it names. Pure over parsed documents except `checkPackageFiles`, which reads the referenced files.
  */
-import { closeSync, constants, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
-import semver from 'semver';
 import { parseReference } from '../oci/reference.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { ErrorCode } from '../errors/index.js';
 import type { ManifestKind } from './kinds.js';
-import { userAjv } from './schemas.js';
+import { checkUserSchema, userSchemaValidator } from './schema-cache.js';
 import type { PathSegment, SourceDocument } from './source.js';
+
+// semver is loaded only for a package that declares dependencies (loading all of it costs a cold start ~20 ms).
+const require = createRequire(import.meta.url);
+let validRangeFn: ((range: string) => string | null) | undefined;
+const validRange = (range: string): string | null =>
+  (validRangeFn ??= require('semver/ranges/valid') as (range: string) => string | null)(range);
 
 export interface ParsedFile {
   kind: ManifestKind;
@@ -197,20 +203,57 @@ export function ociRefProblem(ref: string): string | undefined {
   }
 }
 
-/** A path a manifest names must stay inside the package (no absolute paths, `..`, or symlinks out). */
-function insidePackage(root: string, rel: string): string | undefined {
+const realpath = realpathSync.native;
+
+/**
+ * A path a manifest names must stay inside the package (no absolute paths, `..`, or symlinks out). `realRoot` is the
+ * package root's real path, resolved once per package; one realpath(3) call per file.
+ */
+function insidePackage(root: string, realRoot: string | undefined, rel: string): string | undefined {
   if (isAbsolute(rel)) return undefined;
   const full = join(root, rel);
   const r = relative(root, full);
   if (r === '' || r.startsWith(`..${sep}`) || r === '..') return undefined;
-  try {
-    const real = realpathSync(full);
-    const realRoot = realpathSync(root);
-    if (real !== realRoot && !real.startsWith(realRoot + sep)) return undefined;
-  } catch {
-    // missing: reported by the caller
+  if (realRoot !== undefined) {
+    try {
+      const real = realpath(full);
+      if (real !== realRoot && !real.startsWith(realRoot + sep)) return undefined;
+    } catch {
+      // missing: reported by the caller
+    }
   }
   return full;
+}
+
+/** A regular file's size and (when at most `maxBytes`) its bytes, from one open + fstat + read; undefined if absent. */
+function readRegular(
+  file: string,
+  maxBytes: number,
+): { kind: 'missing' | 'not-file' } | { kind: 'file'; size: number; bytes?: Buffer } {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return { kind: 'missing' };
+    if (code === 'EISDIR') return { kind: 'not-file' };
+    throw err;
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return { kind: 'not-file' };
+    if (stat.size > maxBytes) return { kind: 'file', size: stat.size };
+    const bytes = Buffer.allocUnsafe(stat.size);
+    let off = 0;
+    while (off < bytes.length) {
+      const n = readSync(fd, bytes, off, bytes.length - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return { kind: 'file', size: stat.size, bytes: bytes.subarray(0, off) };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The module of a wasm package that names none (`runtime.module` is optional). */
@@ -220,19 +263,31 @@ export const MAX_IO_SCHEMA_BYTES = 1024 * 1024;
 export const MAX_IO_SCHEMA_DEPTH = 128;
 
 /** Reads the first 4 bytes only: a 3 GB module is not loaded to check its magic number. */
-function hasWasmHeader(file: string): boolean {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+function wasmModuleState(file: string): 'missing' | 'not-file' | 'no-header' | 'ok' {
+  let fd: number;
   try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return 'missing';
+    if (code === 'EISDIR') return 'not-file';
+    throw err;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return 'not-file';
     const head = Buffer.alloc(4);
     const n = readSync(fd, head, 0, 4, 0);
-    return n === 4 && head.equals(Buffer.from([0, 0x61, 0x73, 0x6d]));
+    return n === 4 && head.equals(Buffer.from([0, 0x61, 0x73, 0x6d])) ? 'ok' : 'no-header';
   } finally {
     closeSync(fd);
   }
 }
 
-/** Depth of a JSON value, iteratively (a 5,000-deep schema must not overflow the stack); stops past `cap`. */
-function nestingDepth(value: unknown, cap: number): number {
+/**
+ * Depth of a JSON value, iteratively (a 5,000-deep schema must not overflow the stack); stops past `cap`. Collects
+ * the `$ref`/`$dynamicRef` strings (and nested `$id`s) met on the way (the caller decides whether the schema needs compiling).
+ */
+function nestingDepth(value: unknown, cap: number, refs: string[] = []): number {
   let max = 0;
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length > 0) {
@@ -240,35 +295,71 @@ function nestingDepth(value: unknown, cap: number): number {
     if (item === null || typeof item !== 'object') continue;
     if (depth > max) max = depth;
     if (max > cap) return max;
-    for (const child of Object.values(item as object)) stack.push([child, depth + 1]);
+    if (Array.isArray(item)) {
+      for (const child of item) stack.push([child, depth + 1]);
+      continue;
+    }
+    for (const [key, child] of Object.entries(item as object)) {
+      if ((key === '$ref' || key === '$dynamicRef') && typeof child === 'string') refs.push(child);
+      // A nested $id changes what its references resolve against: such schemas are compiled to be checked.
+      else if (key === '$id' && depth > 1) refs.push(`$id:${String(child)}`);
+      stack.push([child, depth + 1]);
+    }
   }
   return max;
 }
 
+/** A `#/json/pointer` reference that resolves inside the schema itself (the common case needs no compiling). */
+function resolvesLocally(schema: unknown, ref: string): boolean {
+  if (ref === '#') return true;
+  if (!ref.startsWith('#/')) return false;
+  let node = schema;
+  for (const raw of ref.slice(2).split('/')) {
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    } catch {
+      return false;
+    }
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, segment)) return false;
+    node = (node as Record<string, unknown>)[segment];
+  }
+  return node !== undefined;
+}
+
 /** Checks the files an agent package names: its module, its I/O schemas, and its dependency ranges. */
-export function checkPackageFiles(source: SourceDocument): Diagnostic[] {
+export function checkPackageFiles(
+  source: SourceDocument,
+  options: { plainFiles?: ReadonlySet<string> } = {},
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const data = source.data;
   if (!isObj(data)) return out;
   const root = dirname(source.file);
-  const runtime = isObj(data.runtime) ? data.runtime : {};
-  const fileAt = (path: PathSegment[], rel: string, what: string): string | undefined => {
-    const full = insidePackage(root, rel);
-    if (!full) {
-      out.push(at(source, path, 'SC014', `${what} "${rel}" is outside the package (absolute, "..", or a symlink out)`));
-      return undefined;
+  let realRoot: string | undefined | null = null;
+  const plain = options.plainFiles;
+  const inside = (rel: string) => {
+    // A file the directory walk reached through no symlink, below a manifest it reached the same way, is inside.
+    if (plain?.has(source.file) && !isAbsolute(rel)) {
+      const full = join(root, rel);
+      if (plain.has(full) && full.startsWith(root + sep)) return full;
     }
-    if (!existsSync(full) || !statSync(full).isFile()) {
-      out.push(at(source, path, 'SC014', `${what} "${rel}" does not exist in the package`));
-      return undefined;
+    if (realRoot === null) {
+      try {
+        realRoot = realpath(root);
+      } catch {
+        realRoot = undefined;
+      }
     }
-    return full;
+    return insidePackage(root, realRoot, rel);
   };
+  const runtime = isObj(data.runtime) ? data.runtime : {};
   const moduleRel = typeof runtime.module === 'string' ? runtime.module : DEFAULT_MODULE;
   if (runtime.type === 'wasm' || typeof runtime.module === 'string') {
     const modulePath: PathSegment[] = typeof runtime.module === 'string' ? ['runtime', 'module'] : ['runtime'];
     const what = typeof runtime.module === 'string' ? 'runtime.module' : 'runtime.module (default)';
-    const full = insidePackage(root, moduleRel);
+    const full = inside(moduleRel);
+    const state = full ? wasmModuleState(full) : undefined;
     if (!full) {
       out.push(
         at(
@@ -278,7 +369,7 @@ export function checkPackageFiles(source: SourceDocument): Diagnostic[] {
           `${what} "${moduleRel}" is outside the package (absolute, "..", or a symlink out)`,
         ),
       );
-    } else if (!existsSync(full)) {
+    } else if (state === 'missing') {
       // A source tree before its build: valid, but pack and run need the module (loadPackage refuses it).
       out.push({
         ...at(
@@ -289,9 +380,9 @@ export function checkPackageFiles(source: SourceDocument): Diagnostic[] {
         ),
         severity: 'warning',
       });
-    } else if (!statSync(full).isFile()) {
+    } else if (state === 'not-file') {
       out.push(at(source, modulePath, 'SC014', `${what} "${moduleRel}" is not a regular file`));
-    } else if (!hasWasmHeader(full)) {
+    } else if (state === 'no-header') {
       out.push(
         at(source, modulePath, 'SC015', `${what} "${moduleRel}" is not a WebAssembly module (no \\0asm header)`),
       );
@@ -302,48 +393,52 @@ export function checkPackageFiles(source: SourceDocument): Diagnostic[] {
     const rel = schema[which];
     if (typeof rel !== 'string') continue;
     const path: PathSegment[] = ['entrypoints', 'schema', which];
-    const full = fileAt(path, rel, `${which} schema`);
-    if (!full) continue;
-    const size = statSync(full).size;
-    if (size > MAX_IO_SCHEMA_BYTES) {
+    const full = inside(rel);
+    if (!full) {
+      out.push(
+        at(source, path, 'SC014', `${which} schema "${rel}" is outside the package (absolute, "..", or a symlink out)`),
+      );
+      continue;
+    }
+    const file = readRegular(full, MAX_IO_SCHEMA_BYTES);
+    if (file.kind !== 'file') {
+      out.push(at(source, path, 'SC014', `${which} schema "${rel}" does not exist in the package`));
+      continue;
+    }
+    if (!file.bytes) {
       out.push(
         at(
           source,
           path,
           'SC021',
-          `${which} schema "${rel}" is ${size} bytes; I/O schemas are limited to ${MAX_IO_SCHEMA_BYTES} bytes`,
+          `${which} schema "${rel}" is ${file.size} bytes; I/O schemas are limited to ${MAX_IO_SCHEMA_BYTES} bytes`,
         ),
       );
       continue;
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(full, 'utf8'));
+      parsed = JSON.parse(file.bytes.toString('utf8'));
     } catch (err) {
       out.push(at(source, path, 'SC015', `${which} schema "${rel}" is not JSON: ${(err as Error).message}`));
       continue;
     }
-    if (nestingDepth(parsed, MAX_IO_SCHEMA_DEPTH) > MAX_IO_SCHEMA_DEPTH) {
+    const refs: string[] = [];
+    if (nestingDepth(parsed, MAX_IO_SCHEMA_DEPTH, refs) > MAX_IO_SCHEMA_DEPTH) {
       out.push(at(source, path, 'SC021', `${which} schema "${rel}" nests deeper than ${MAX_IO_SCHEMA_DEPTH} levels`));
       continue;
     }
-    const ajv = userAjv();
     try {
-      if (typeof parsed !== 'boolean' && !isObj(parsed)) {
+      const problem = checkUserSchema(parsed);
+      if (problem === 'must be a JSON object') {
         out.push(at(source, path, 'SC015', `${which} schema "${rel}" must be a JSON object`));
-      } else if (!ajv.validateSchema(parsed)) {
-        const first = ajv.errors?.[0];
-        out.push(
-          at(
-            source,
-            path,
-            'SC015',
-            `${which} schema "${rel}" is not a valid JSON Schema: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim(),
-          ),
-        );
-      } else {
+      } else if (problem !== undefined) {
+        out.push(at(source, path, 'SC015', `${which} schema "${rel}" is not a valid JSON Schema: ${problem}`));
+      } else if (refs.some((ref) => !resolvesLocally(parsed, ref))) {
+        // Only a reference the meta-schema cannot vouch for needs code generation to be checked; the compiled
+        // validator lands in the shared cache, where `run` and the daemon find it.
         try {
-          ajv.compile(parsed as object);
+          userSchemaValidator(parsed as object);
         } catch (err) {
           if (err instanceof RangeError) throw err;
           out.push(at(source, path, 'SC015', `${which} schema "${rel}" does not compile: ${(err as Error).message}`));
@@ -357,7 +452,7 @@ export function checkPackageFiles(source: SourceDocument): Diagnostic[] {
   }
   if (isObj(data.dependencies)) {
     for (const [name, range] of Object.entries(data.dependencies)) {
-      if (typeof range === 'string' && semver.validRange(range) === null) {
+      if (typeof range === 'string' && validRange(range) === null) {
         out.push(at(source, ['dependencies', name], 'SC007', `dependencies.${name}: "${range}" is not a semver range`));
       }
     }

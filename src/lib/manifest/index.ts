@@ -15,10 +15,21 @@ export { type LoadedPackage, loadPackage, PACKAGE_MANIFEST } from './package.js'
 export { toSarif } from './sarif.js';
 export { SCHEMA_DIR, schemaFor, validatorFor } from './schemas.js';
 export {
+  canonicalJson,
+  checkUserSchema,
+  configureValidatorCache,
+  DEFAULT_VALIDATOR_CACHE_ENTRIES,
+  schemaDigest,
+  userSchemaValidator,
+  validatorCacheStats,
+} from './schema-cache.js';
+export { fastYaml, type FastYamlResult } from './fast-yaml.js';
+export {
   MAX_ALIASES,
   MAX_DEPTH,
   MAX_MANIFEST_BYTES,
   parseSource,
+  parseWithPositions,
   readManifestText,
   type SourceDocument,
 } from './source.js';

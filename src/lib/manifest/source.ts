@@ -1,8 +1,15 @@
-import { readFileSync, statSync } from 'node:fs';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Document, Node, Pair } from 'yaml';
 import { AionError, fsError } from '../errors/index.js';
 import type { Diagnostic } from './diagnostics.js';
+import { fastYaml } from './fast-yaml.js';
 import { findDuplicateKeys } from './unique-keys.js';
+
+// The yaml library is loaded on first use: a run of well-formed manifests never needs it.
+const require = createRequire(import.meta.url);
+let yamlLib: typeof import('yaml') | undefined;
+const yaml = (): typeof import('yaml') => (yamlLib ??= require('yaml') as typeof import('yaml'));
 
 /** Manifests are small; anything bigger is refused before it is parsed (10 MB hostile files). */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -22,20 +29,34 @@ export interface SourceDocument {
   locate(path: readonly PathSegment[], options?: { key?: boolean }): { line: number; col: number };
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Reads a manifest as strict UTF-8 text; binary, non-UTF-8 and oversized files are FS errors (exit 3). */
 export function readManifestText(file: string): string {
   let bytes: Buffer;
+  let fd: number | undefined;
   try {
-    const size = statSync(file).size;
+    // One open + fstat + read: no separate stat of the path.
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
     if (size > MAX_MANIFEST_BYTES) {
       throw new AionError('FS005', `${file} is ${size} bytes; manifests are limited to ${MAX_MANIFEST_BYTES} bytes`, {
         hint: 'is this really a manifest? split it or point aionctl at the right file',
       });
     }
-    bytes = readFileSync(file);
+    bytes = Buffer.allocUnsafe(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, bytes, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    bytes = bytes.subarray(0, off);
   } catch (err) {
     if (err instanceof AionError) throw err;
     throw fsError(err, file);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   if (bytes.includes(0)) {
     throw new AionError('FS004', `${file} is binary (it contains NUL bytes), not a YAML manifest`, {
@@ -43,7 +64,7 @@ export function readManifestText(file: string): string {
     });
   }
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     throw new AionError('FS004', `${file} is not valid UTF-8`, { hint: 'save the file as UTF-8' });
   }
@@ -67,6 +88,7 @@ function depthOf(value: unknown): number {
 const pairIndex = new WeakMap<object, Map<string, Pair>>();
 
 function findPair(node: Node, segment: PathSegment): Pair | undefined {
+  const { isMap, isScalar } = yaml();
   if (!isMap(node)) return undefined;
   let index = pairIndex.get(node);
   if (!index) {
@@ -81,7 +103,8 @@ function findPair(node: Node, segment: PathSegment): Pair | undefined {
   return index.get(String(segment));
 }
 
-function makeLocator(doc: Document, counter: LineCounter): SourceDocument['locate'] {
+function makeLocator(doc: Document, counter: import('yaml').LineCounter): SourceDocument['locate'] {
+  const { isAlias, isSeq } = yaml();
   const pos = (offset: number | undefined) => {
     const p = counter.linePos(offset ?? 0);
     return { line: p.line, col: p.col };
@@ -114,10 +137,34 @@ function makeLocator(doc: Document, counter: LineCounter): SourceDocument['locat
 }
 
 /**
- * Parses YAML keeping node positions. YAML errors (syntax, duplicate keys, alias floods, hostile nesting) come back
- * as diagnostics with positions; `source` is undefined when the document cannot be used.
+ * Parses YAML. Plain block YAML (nearly every manifest) takes a fast path that builds no nodes; the positions that a
+ * diagnostic needs are computed on the first `locate` call by parsing again with the yaml library. Anything else
+ * (and every hostile document: duplicate keys, aliases, deep nesting) is parsed with positions straight away. YAML
+ * errors come back as diagnostics with positions; `source` is undefined when the document cannot be used.
  */
 export function parseSource(file: string, text: string): { source?: SourceDocument; diagnostics: Diagnostic[] } {
+  const fast = fastYaml(text, MAX_DEPTH);
+  if (fast.ok) {
+    let locate: SourceDocument['locate'] | undefined;
+    return {
+      source: {
+        file,
+        text,
+        data: fast.data,
+        locate: (path, options) => {
+          locate ??= parseWithPositions(file, text).source?.locate ?? (() => ({ line: 1, col: 1 }));
+          return locate(path, options);
+        },
+      },
+      diagnostics: [],
+    };
+  }
+  return parseWithPositions(file, text);
+}
+
+/** The full parse with node positions (the yaml library), with every cap and check; `parseSource` falls back to it. */
+export function parseWithPositions(file: string, text: string): { source?: SourceDocument; diagnostics: Diagnostic[] } {
+  const { LineCounter, parseDocument } = yaml();
   const counter = new LineCounter();
   let doc: Document;
   try {

@@ -24,17 +24,24 @@ export interface ValidationReport {
 }
 
 const PRUNED_DIRS = new Set(['node_modules', '.git', 'dist']);
+// The order of String#localeCompare, at a fraction of its cost per call.
+const byName = new Intl.Collator().compare;
 
-/** Files to validate: files as given, directories searched for the known manifest names. */
-export function expandPaths(paths: readonly string[]): string[] {
+/**
+ * Files to validate: files as given, directories searched for the known manifest names. With `plainFiles`, every
+ * regular file the walk meets (reached through no symlink from a directory given) is added to it: such a file is
+ * inside any walked directory above it, so the package checks need no realpath for it.
+ */
+export function expandPaths(paths: readonly string[], plainFiles?: Set<string>): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => byName(a.name, b.name))) {
       const full = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (!PRUNED_DIRS.has(entry.name) && !entry.name.startsWith('.')) walk(full);
-      } else if (entry.isFile() && isManifestFileName(entry.name)) {
-        out.push(full);
+      } else if (entry.isFile()) {
+        plainFiles?.add(full);
+        if (isManifestFileName(entry.name)) out.push(full);
       }
     }
   };
@@ -52,7 +59,11 @@ export function expandPaths(paths: readonly string[]): string[] {
 }
 
 /** Validates one document already parsed; `kind` undefined means it could not be identified (SC003). */
-export function validateSource(source: SourceDocument, kind: ManifestKind | undefined): Diagnostic[] {
+export function validateSource(
+  source: SourceDocument,
+  kind: ManifestKind | undefined,
+  options: { plainFiles?: ReadonlySet<string> } = {},
+): Diagnostic[] {
   if (!kind) {
     return [
       {
@@ -67,7 +78,7 @@ export function validateSource(source: SourceDocument, kind: ManifestKind | unde
   }
   const validate = validatorFor(kind);
   const diagnostics = validate(source.data) ? [] : schemaDiagnostics(source, validate.errors ?? []);
-  if (kind === 'agent-package') diagnostics.push(...checkPackageFiles(source));
+  if (kind === 'agent-package') diagnostics.push(...checkPackageFiles(source, options));
   return diagnostics;
 }
 
@@ -81,7 +92,11 @@ export function validatePaths(paths: readonly string[], options: { cwd: string }
   const files: FileResult[] = [];
   const diagnostics: Diagnostic[] = [];
   const parsed: ParsedFile[] = [];
-  for (const path of expandPaths(paths.map((p) => resolve(cwd, p)))) {
+  const plainFiles = new Set<string>();
+  for (const path of expandPaths(
+    paths.map((p) => resolve(cwd, p)),
+    plainFiles,
+  )) {
     const file = display(path);
     let text: string;
     try {
@@ -100,7 +115,7 @@ export function validatePaths(paths: readonly string[], options: { cwd: string }
     }
     const kind = detectKind(path, source.data);
     // checkPackageFiles resolves relative to the manifest: give it the real path, report the display path.
-    const found = validateSource({ ...source, file: path }, kind).map((d) => ({ ...d, file }));
+    const found = validateSource({ ...source, file: path }, kind, { plainFiles }).map((d) => ({ ...d, file }));
     diagnostics.push(...found);
     files.push({ file, kind: kind ?? null, valid: !found.some((d) => !isWarning(d)), unreadable: false });
     if (kind && kind !== 'agent-package' && kind !== 'onex-metadata') parsed.push({ kind, source });

@@ -238,7 +238,7 @@ export async function runPackage(request: RunRequest, ctx: RunContext): Promise<
   const secrets = grantSecrets(manifest, ctx.env, request.env);
   const dirs = grantDirs(manifest, ctx.cwd, request.dirs);
   const mode = request.sandbox ?? 'auto';
-  const tools = detectSandbox(mode, ctx.env);
+  const tools = (ctx.sandboxTools ?? detectSandbox)(mode, ctx.env);
   // Held from here to the end of the last attempt (nothing below can throw before the try).
   const lease = await selectGpu(runnable, ctx);
   const gpu = lease?.selection;

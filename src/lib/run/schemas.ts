@@ -1,6 +1,8 @@
 /**
  * A package's input and output JSON Schemas, compiled once per package content digest: in memory (the daemon
- * reuses it) and, with a cache directory, as ajv standalone code on disk so a cold run skips loading ajv.
+ * reuses it; bounded) and, with a cache directory, as ajv standalone code on disk so a cold run skips loading ajv.
+ * Compiling goes through the process-wide validator cache of src/lib/manifest/schema-cache.ts (keyed by the
+ * schema's own content digest), which `validate` fills too.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -8,6 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { AionError } from '../errors/index.js';
 import { writeFileAtomic } from '../fs/index.js';
+import { userSchemaAjv, userSchemaValidator } from '../manifest/schema-cache.js';
 import type { Runnable } from './types.js';
 
 /** An ajv validate function (standalone or compiled). */
@@ -22,6 +25,8 @@ export interface CompiledSchemas {
 }
 
 const cache = new Map<string, CompiledSchemas>();
+/** Packages whose compiled pair is kept (the validators themselves are bounded in the shared cache too). */
+const MAX_PACKAGES = 256;
 const require = createRequire(import.meta.url);
 /** Bumped when the generated code's shape changes. */
 const CODE_VERSION = 'v1';
@@ -45,13 +50,9 @@ async function compileOne(
     : undefined;
   const hit = cached ? loadStandalone(cached) : undefined;
   if (hit) return hit;
-  const Ajv2020 = (await import('ajv/dist/2020.js')).default.default;
-  const addFormats = (await import('ajv-formats')).default.default;
-  const ajv = new Ajv2020({ allErrors: true, strict: false, code: { source: true } });
-  addFormats(ajv);
   let validate;
   try {
-    validate = ajv.compile(JSON.parse(readFileSync(join(runnable.dir, file), 'utf8')) as object);
+    validate = userSchemaValidator(JSON.parse(readFileSync(join(runnable.dir, file), 'utf8')) as object);
   } catch (err) {
     throw new AionError('SC001', `cannot compile the package schema ${file}: ${(err as Error).message}`, {
       hint: `run: aionctl validate ${runnable.dir}`,
@@ -61,7 +62,7 @@ async function compileOne(
     try {
       const standalone = (await import('ajv/dist/standalone/index.js')).default.default;
       // The generated CommonJS requires ajv's runtime helpers: point them at this installation.
-      const code = standalone(ajv, validate).replace(
+      const code = standalone(userSchemaAjv(), validate).replace(
         /require\("([^"]+)"\)/g,
         (_m, id: string) => `require(${JSON.stringify(require.resolve(id))})`,
       );
@@ -79,12 +80,18 @@ export async function compileSchemas(
   options: { cacheDir?: string } = {},
 ): Promise<CompiledSchemas> {
   const hit = cache.get(runnable.contentDigest);
-  if (hit) return hit;
+  if (hit) {
+    // Most recently used last: the oldest package is dropped first.
+    cache.delete(runnable.contentDigest);
+    cache.set(runnable.contentDigest, hit);
+    return hit;
+  }
   const schema = runnable.manifest.entrypoints?.schema;
   const compiled: CompiledSchemas = {};
   if (schema?.input) compiled.input = await compileOne(runnable, 'input', schema.input, options.cacheDir);
   if (schema?.output) compiled.output = await compileOne(runnable, 'output', schema.output, options.cacheDir);
   cache.set(runnable.contentDigest, compiled);
+  while (cache.size > MAX_PACKAGES) cache.delete(cache.keys().next().value!);
   return compiled;
 }
 

@@ -1,6 +1,7 @@
 /** The run library's public types: a request in, an envelope out (the command and the daemon share them). */
 import type { AionPaths, Env } from '../config/index.js';
 import type { AgentPackage } from '../manifest/index.js';
+import type { SandboxTools } from './sandbox.js';
 import type { GpuRequirement, GpuSelection } from '../gpu/index.js';
 
 export type SandboxMode = 'auto' | 'bwrap' | 'none';
@@ -47,6 +48,8 @@ export interface RunContext {
   resolve?: (spec: string, ctx: RunContext) => Promise<Runnable>;
   /** The node binary for the WASM host (default: the running one). */
   nodePath?: string;
+  /** Replaces detectSandbox (the daemon passes a cached one: PATH lookups are not repeated on every run). */
+  sandboxTools?: (mode: SandboxMode, env: Env) => SandboxTools;
   /**
    * Hands out GPUs (the daemon's scheduler: waits until devices with enough free memory are free, then pins the
    * run to them; release() when the run ends). Default: discover now and pick (no waiting, no exclusivity).

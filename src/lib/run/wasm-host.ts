@@ -2,7 +2,9 @@
  * The parent side of the WASM host (see wasm-host-main.ts for the protocol): starts one sandboxed
  * `node --no-turbo-fast-api-calls` process per profile that serves many runs, one at a time. A timeout, an
  * output over the cap or a cancel kills the whole host (SIGKILL to its process group; the sandbox dies with it),
- * so a busy loop or a blocked read ends within the timeout plus a few milliseconds.
+ * so a busy loop or a blocked read ends within the timeout plus a few milliseconds. A run is one frame each way
+ * (stdin in, stdout out, both raw bytes after a JSON header); the module bytes travel only the first time a host
+ * sees a digest.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +14,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { type Bind, detectSandbox, isSandboxSetupFailure, sandboxArgv, type SandboxTools } from './sandbox.js';
 import type { HostProfile, WasmHost, WasmJob, WasmResult } from './types.js';
+import { importMemory, type ImportedMemoryModule } from './wasm-host-memory.js';
 
 /** The compiled host script, bound alone into the sandbox. */
 export const HOST_SCRIPT = fileURLToPath(new URL('./wasm-host-main.js', import.meta.url));
@@ -27,14 +30,33 @@ interface HostMessage {
   exitCode?: number | null;
   message?: string;
   denied?: string[];
+  /** Whether the run wrote to stderr (then a boundary line ends it there). */
+  stderr?: boolean;
+  /** The run's stdout (the frame's raw bytes). */
+  stdout?: Buffer;
 }
 
-/** Frames of a 4-byte big-endian length and JSON. */
-function frame(message: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(message));
-  const header = Buffer.alloc(4);
-  header.writeUInt32BE(body.length);
-  return Buffer.concat([header, body]);
+/** Module bytes as sent to hosts (memory turned into an import when possible), per digest. */
+const shipped = new Map<string, { source: Uint8Array; imported: ImportedMemoryModule | undefined }>();
+
+function shippable(digest: string, bytes: Uint8Array): ImportedMemoryModule | undefined {
+  const hit = shipped.get(digest);
+  if (hit && hit.source === bytes) return hit.imported;
+  const imported = importMemory(bytes);
+  if (shipped.size >= 64) shipped.clear();
+  shipped.set(digest, { source: bytes, imported });
+  return imported;
+}
+
+/** A frame: 4-byte big-endian total length, 4-byte big-endian JSON length, the JSON, then raw bytes. */
+function frame(message: unknown, payload: Uint8Array[]): Buffer {
+  const json = Buffer.from(JSON.stringify(message));
+  let total = 4 + json.length;
+  for (const p of payload) total += p.length;
+  const header = Buffer.allocUnsafe(8);
+  header.writeUInt32BE(total, 0);
+  header.writeUInt32BE(json.length, 4);
+  return Buffer.concat([header, json, ...payload], 4 + total);
 }
 
 /** The argv that starts a host for `profile`. */
@@ -72,12 +94,15 @@ class Host implements WasmHost {
   private ready: Promise<void>;
   private results: Array<(m: HostMessage) => void> = [];
   private queue: Promise<unknown> = Promise.resolve();
-  private stdoutListener?: (chunk: Buffer) => void;
   private stderrListener?: (chunk: Buffer) => void;
   private exited = false;
   private startupStderr = '';
   private nextId = 1;
   private exitWaiters: Array<() => void> = [];
+  /** Digests whose compiled module this host keeps (the bytes are not sent again). */
+  private readonly loaded = new Set<string>();
+  /** Per-host secret of the stderr boundary lines (a module cannot forge the end of its own stderr). */
+  private readonly secret = randomBytes(16).toString('hex');
 
   constructor(
     readonly profile: HostProfile,
@@ -91,7 +116,8 @@ class Host implements WasmHost {
       cwd: '/',
     });
     const control = this.child.stdio[3] as Readable;
-    let pending = Buffer.alloc(0);
+    let chunks: Buffer[] = [];
+    let buffered = 0;
     let resolveReady: () => void;
     let rejectReady: (err: Error) => void;
     this.ready = new Promise<void>((res, rej) => {
@@ -100,17 +126,25 @@ class Host implements WasmHost {
     });
     this.ready.catch(() => undefined);
     control.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 4) {
-        const length = pending.readUInt32BE(0);
-        if (pending.length < 4 + length) break;
-        const message = JSON.parse(pending.subarray(4, 4 + length).toString('utf8')) as HostMessage;
-        pending = pending.subarray(4 + length);
+      chunks.push(chunk);
+      buffered += chunk.length;
+      while (buffered >= 8) {
+        const head = chunks[0]!.length >= 4 ? chunks[0]! : Buffer.concat(chunks);
+        const length = head.readUInt32BE(0);
+        if (buffered < 4 + length) break;
+        const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
+        const jsonLength = all.readUInt32BE(4);
+        const message = JSON.parse(all.subarray(8, 8 + jsonLength).toString('utf8')) as HostMessage;
+        message.stdout = all.subarray(8 + jsonLength, 4 + length);
+        const rest = all.subarray(4 + length);
+        chunks = rest.length > 0 ? [rest] : [];
+        buffered = rest.length;
         if (message.type === 'ready') resolveReady();
         else this.results.shift()?.(message);
       }
     });
-    this.child.stdout!.on('data', (c: Buffer) => this.stdoutListener?.(c));
+    // The module's stdout comes back in the result frame; the host writes nothing here (drained all the same).
+    this.child.stdout!.on('data', () => undefined);
     this.child.stderr!.on('data', (c: Buffer) => {
       if (this.stderrListener) this.stderrListener(c);
       else if (this.startupStderr.length < 8192) this.startupStderr += c.toString('utf8');
@@ -178,26 +212,25 @@ class Host implements WasmHost {
       return { ...empty('host-failed', stderr.trim() || 'the WASM host exited at start'), stderr };
     }
     const id = this.nextId++;
-    const boundary = randomBytes(16).toString('hex');
+    const boundary = `${this.secret}-${id}`;
     const marker = Buffer.from(`\0${boundary}\n`);
-    const out: Buffer[] = [];
-    let outBytes = 0;
     let errText = '';
     let errBytes = 0;
-    let outDone = false;
     let errDone = false;
     let failure: WasmResult['status'] | undefined;
-    let tail = Buffer.alloc(0);
     let errTail = Buffer.alloc(0);
+    const sendModule = job.module !== undefined && !this.loaded.has(job.digest);
 
-    return new Promise<WasmResult>((resolve) => {
+    const answer = await new Promise<WasmResult | 'module-missing'>((resolve) => {
       let result: HostMessage | undefined;
       const finish = () => {
-        if (!result || ((!outDone || !errDone) && !failure && result.status !== 'host-exited')) return;
+        if (!result) return;
+        if (result.stderr && !errDone && !failure && result.status !== 'host-exited') return;
         clearTimeout(timer);
         job.signal?.removeEventListener('abort', onAbort);
-        this.stdoutListener = undefined;
         this.stderrListener = undefined;
+        if (!failure && result.status === 'module-missing' && job.module) return resolve('module-missing');
+        if (!result.stderr && errTail.length > 0 && errBytes < job.maxStderrBytes) errText += errTail.toString('utf8'); // the host's own stray stderr, not the module's
         const status = (failure ??
           (result.status === 'host-exited'
             ? 'host-failed'
@@ -207,7 +240,7 @@ class Host implements WasmHost {
         resolve({
           status,
           exitCode: result.exitCode ?? null,
-          stdout: Buffer.concat(out),
+          stdout: failure || !result.stdout ? Buffer.alloc(0) : Buffer.from(result.stdout),
           stderr: errText,
           message: result.message ?? (result.status === 'module-missing' ? 'module not cached' : undefined),
           denied: result.denied ?? [],
@@ -224,26 +257,12 @@ class Host implements WasmHost {
       if (job.signal?.aborted) onAbort();
       job.signal?.addEventListener('abort', onAbort, { once: true });
 
-      this.stdoutListener = (chunk) => {
-        if (outDone || failure) return;
-        const data = Buffer.concat([tail, chunk]);
-        const at = data.indexOf(marker);
-        const body = at >= 0 ? data.subarray(0, at) : data.subarray(0, Math.max(0, data.length - marker.length));
-        tail = at >= 0 ? Buffer.alloc(0) : data.subarray(body.length);
-        outBytes += body.length;
-        if (outBytes > job.maxOutputBytes) return fail('output-cap');
-        out.push(Buffer.from(body));
-        if (at >= 0) {
-          outDone = true;
-          finish();
-        }
-      };
       this.stderrListener = (chunk) => {
         if (errDone) return;
-        const data = Buffer.concat([errTail, chunk]);
+        const data = errTail.length > 0 ? Buffer.concat([errTail, chunk]) : chunk;
         const at = data.indexOf(marker);
         const body = at >= 0 ? data.subarray(0, at) : data.subarray(0, Math.max(0, data.length - marker.length));
-        errTail = at >= 0 ? Buffer.alloc(0) : data.subarray(body.length);
+        errTail = at >= 0 ? Buffer.alloc(0) : Buffer.from(data.subarray(body.length));
         if (errBytes < job.maxStderrBytes) {
           const kept = body.subarray(0, job.maxStderrBytes - errBytes).toString('utf8');
           errText += kept;
@@ -259,19 +278,33 @@ class Host implements WasmHost {
         result = message;
         finish();
       });
+      const payload: Uint8Array[] = [];
+      const imported = sendModule ? shippable(job.digest, job.module!) : undefined;
+      const moduleBytes = sendModule ? (imported?.bytes ?? job.module!) : undefined;
+      if (moduleBytes) {
+        payload.push(moduleBytes);
+        this.loaded.add(job.digest);
+      }
+      payload.push(job.stdin);
       const message = {
         id,
         digest: job.digest,
-        ...(job.module ? { module: Buffer.from(job.module).toString('base64') } : {}),
-        stdin: Buffer.from(job.stdin).toString('base64'),
+        moduleBytes: moduleBytes?.length ?? 0,
+        ...(imported ? { memory: { initial: imported.initial, maximum: imported.maximum } } : {}),
+        stdinBytes: job.stdin.length,
         args: job.args,
         env: job.env,
         preopens: job.preopens,
         boundary,
         memoryPages: job.memoryPages,
+        maxOutputBytes: job.maxOutputBytes,
       };
-      (this.child.stdin as Writable).write(frame(message));
+      (this.child.stdin as Writable).write(frame(message, payload));
     });
+    if (answer !== 'module-missing') return answer;
+    // The host lost the compiled module (it cannot, short of a bug): send the bytes once more.
+    this.loaded.delete(job.digest);
+    return this.runNow(job);
   }
 }
 

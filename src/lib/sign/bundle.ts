@@ -9,12 +9,24 @@
  * logs and TSAs that root lists, and keyless certificates against its CAs.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { bundleFromJSON, bundleToJSON, type Bundle } from '@sigstore/bundle';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { createRequire } from 'node:module';
+import type * as SigstoreBundle from '@sigstore/bundle';
+import type { Bundle } from '@sigstore/bundle';
+import type * as ProtobufSpecs from '@sigstore/protobuf-specs';
 // @sigstore/sign and @sigstore/verify cost ~0.5 s to load (HTTP stacks for Fulcio/Rekor): loaded on first use.
 import { AionError } from '../errors/index.js';
 import type { Signer } from './key-source.js';
 import { keyHint, publicKeyPem } from './keys.js';
+
+// @sigstore/bundle and @sigstore/protobuf-specs are only needed when a bundle is built or read: loaded on first use,
+// so commands that never meet a bundle (`verify` of classic signatures, `pull`, `run`) do not load them (issue 15).
+const requireCjs = createRequire(import.meta.url);
+let bundleModule: typeof SigstoreBundle | undefined;
+let specsModule: typeof ProtobufSpecs | undefined;
+const sigstoreBundle = (): typeof SigstoreBundle =>
+  (bundleModule ??= requireCjs('@sigstore/bundle') as typeof SigstoreBundle);
+const protobufSpecs = (): typeof ProtobufSpecs =>
+  (specsModule ??= requireCjs('@sigstore/protobuf-specs') as typeof ProtobufSpecs);
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
@@ -52,7 +64,7 @@ export async function buildKeyBundle(signer: Signer, statement: Buffer): Promise
     witnesses: [],
   });
   const bundle = await builder.create({ data: statement, type: IN_TOTO_PAYLOAD_TYPE });
-  return Buffer.from(JSON.stringify(bundleToJSON(bundle)));
+  return Buffer.from(JSON.stringify(sigstoreBundle().bundleToJSON(bundle)));
 }
 
 export interface BundleVerifyOptions {
@@ -86,7 +98,7 @@ export function parseBundle(bytes: Uint8Array): Bundle {
   if (typeof mediaType !== 'string' || !mediaType.startsWith('application/vnd.dev.sigstore.bundle'))
     throw new AionError('ST006', `not a Sigstore bundle (mediaType ${String(mediaType)})`);
   try {
-    return bundleFromJSON(json);
+    return sigstoreBundle().bundleFromJSON(json);
   } catch (err) {
     throw new AionError('ST005', `malformed Sigstore bundle: ${(err as Error).message}`, { cause: err });
   }
@@ -175,7 +187,7 @@ export async function verifyBundle(bundle: Bundle, options: BundleVerifyOptions)
     if (!want.equals(got))
       throw Object.assign(new AionError('ST003', "bundle message digest is not the artifact's"), { stage: 6 });
   }
-  const root = TrustedRoot.fromJSON(
+  const root = protobufSpecs().TrustedRoot.fromJSON(
     options.trustedRoot ?? {
       mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
       tlogs: [],

@@ -4,8 +4,13 @@
  * Primitives: node:crypto scrypt (maxmem raised: Node's 32 MiB default refuses N=32768) and tweetnacl secretbox.
  */
 import { randomBytes, scryptSync } from 'node:crypto';
-import nacl from 'tweetnacl';
+import { createRequire } from 'node:module';
+import type Nacl from 'tweetnacl';
 import { AionError } from '../errors/index.js';
+
+// tweetnacl is only needed to encrypt or decrypt a private key: loaded on first use, not by `verify` (issue 15).
+let naclModule: typeof Nacl | undefined;
+const nacl = (): typeof Nacl => (naclModule ??= createRequire(import.meta.url)('tweetnacl') as typeof Nacl);
 
 export const SIGSTORE_KEY_LABEL = 'ENCRYPTED SIGSTORE PRIVATE KEY';
 export const COSIGN_KEY_LABEL = 'ENCRYPTED COSIGN PRIVATE KEY';
@@ -57,7 +62,7 @@ export function encryptPrivateKey(
   const salt = randomBytes(32);
   const nonce = randomBytes(24);
   const key = deriveKey(password, salt, n);
-  const ciphertext = nacl.secretbox(new Uint8Array(pkcs8Der), new Uint8Array(nonce), new Uint8Array(key));
+  const ciphertext = nacl().secretbox(new Uint8Array(pkcs8Der), new Uint8Array(nonce), new Uint8Array(key));
   const json: EncryptedKeyJson = {
     kdf: { name: 'scrypt', params: { N: n, r: 8, p: 1 }, salt: salt.toString('base64') },
     cipher: { name: 'nacl/secretbox', nonce: nonce.toString('base64') },
@@ -95,7 +100,7 @@ export function decryptPrivateKey(body: Uint8Array, password: string): Buffer {
   const nonce = b64Field(cipher.nonce, 'nonce', 24);
   const ciphertext = b64Field(json.ciphertext, 'ciphertext');
   const key = deriveKey(password, salt, N);
-  const plain = nacl.secretbox.open(ciphertext, nonce, new Uint8Array(key));
+  const plain = nacl().secretbox.open(ciphertext, nonce, new Uint8Array(key));
   if (!plain)
     throw new AionError('ST007', 'cannot decrypt the private key: wrong password or corrupted key file', {
       hint: 'set COSIGN_PASSWORD (or AIONCTL_PASSWORD) to the password the key was created with',

@@ -4,9 +4,15 @@
  * checks use node:crypto's X509Certificate; the Fulcio issuer extension is read with @sigstore/core.
  */
 import { type KeyObject, X509Certificate, createHash, createPublicKey, verify } from 'node:crypto';
-import { X509Certificate as SigstoreCert } from '@sigstore/core';
+import { createRequire } from 'node:module';
+import type * as SigstoreCore from '@sigstore/core';
 import { AionError } from '../errors/index.js';
 import { parsePemBlocks } from './encrypted-key.js';
+
+// @sigstore/core (23 modules) only reads the Fulcio issuer extension: loaded on first use (issue 15).
+let sigstoreCore: typeof SigstoreCore | undefined;
+const core = (): typeof SigstoreCore =>
+  (sigstoreCore ??= createRequire(import.meta.url)('@sigstore/core') as typeof SigstoreCore);
 
 export interface CertificatePolicy {
   /** Trusted roots (Fulcio CA or a private CA). */
@@ -34,7 +40,7 @@ export function sanEntries(cert: X509Certificate): string[] {
 }
 
 export function fulcioIssuer(cert: X509Certificate): string | undefined {
-  const parsed = SigstoreCert.parse(cert.raw);
+  const parsed = core().X509Certificate.parse(cert.raw);
   const v2 = parsed.extension('1.3.6.1.4.1.57264.1.8');
   if (v2) return v2.valueObj.value.toString('utf8');
   const v1 = parsed.extension('1.3.6.1.4.1.57264.1.1');
