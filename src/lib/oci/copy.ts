@@ -8,7 +8,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { AionError, isNotFoundError } from '../errors/index.js';
-import { digestHex } from './digest.js';
+import { digestHex, forwardVerified } from './digest.js';
 import { isIndexMediaType, isManifestMediaType } from './layout.js';
 import type { Descriptor, ReadTarget, Target } from './types.js';
 
@@ -90,12 +90,15 @@ export async function copyArtifact(
           signal?.throwIfAborted();
           emit({ kind: 'blob-start', descriptor });
           const stream = await src.fetchBlob(descriptor, signal ? { signal } : {});
-          const counted = progressCounter(descriptor, emit);
+          // the counter passes on exactly what the source delivers (and dies with its error): a source that
+          // verifies itself stays trusted, so the destination does not hash the bytes a second time
+          const counted = forwardVerified(stream, progressCounter(descriptor, emit));
           // pipeline() also propagates an error the source raised before the destination starts reading
           pipeline(stream, counted, signal ? { signal } : {}).catch(() => undefined);
           // reopen: a registry upload that fails mid-stream reads the blob again instead of failing the copy
           await dst.pushBlob(descriptor, counted, {
             reopen: () => src.fetchBlob(descriptor, signal ? { signal } : {}),
+            checkedAbsent: true,
           });
           result.blobsCopied++;
           result.bytesCopied += descriptor.size;

@@ -116,9 +116,45 @@ export function verifyBytes(expected: Descriptor, bytes: Uint8Array): void {
   if (actual !== expected.digest) throw mismatch(expected, `content hashes to ${actual}`);
 }
 
+/** RG009: content that did not match `expected` (`what` says how). */
+export function verificationFailed(expected: Descriptor, what: string): AionError {
+  return mismatch(expected, what);
+}
+
 function mismatch(expected: Descriptor, what: string): AionError {
   return new AionError('RG009', `content of ${expected.digest} failed verification: ${what}`, {
     hint: 'the source is corrupt or was tampered with; nothing was stored',
     details: { digest: expected.digest, size: expected.size },
   });
+}
+
+/**
+ * Streams that verify themselves (a layout's or a registry's `fetchBlob`) carry the digest they check, so the
+ * next stage does not hash the same bytes again: such a stream ends only after its size and digest matched, and
+ * errors (so a consumer that commits only after a clean end keeps nothing) otherwise. Set only by the code that
+ * does the hashing; a pass-through stage may forward it with `forwardVerified`.
+ */
+const VERIFIED = Symbol('aionctl.verifiedDigest');
+
+type Branded = Readable & { [VERIFIED]?: string };
+
+/** Marks `stream` as ending only when its bytes match `digest` (see above); returns it. */
+export function markVerified<T extends Readable>(stream: T, digest: string): T {
+  (stream as Branded)[VERIFIED] = digest;
+  return stream;
+}
+
+/** Whether `stream` verifies itself against exactly `descriptor`'s digest. */
+export function isVerifiedStream(stream: Readable, descriptor: Descriptor): boolean {
+  return (stream as Branded)[VERIFIED] === descriptor.digest;
+}
+
+/**
+ * `to` passes on exactly what `from` delivers and is destroyed with `from`'s error (pipeline): it may claim the
+ * same verification. Returns `to`.
+ */
+export function forwardVerified<T extends Readable>(from: Readable, to: T): T {
+  const digest = (from as Branded)[VERIFIED];
+  if (digest !== undefined) (to as Branded)[VERIFIED] = digest;
+  return to;
 }

@@ -113,6 +113,8 @@ export interface PushBlobOptions {
    * restart) instead of failing the push. Targets that never need it ignore it.
    */
   reopen?: () => Promise<Readable>;
+  /** The caller has just seen `exists()` answer false: a registry skips asking again (one round trip less). */
+  checkedAbsent?: boolean;
 }
 
 export interface Target extends ReadTarget {

@@ -4,12 +4,39 @@
  * redirects followed by hand so `Authorization` never crosses to another origin, and network failures mapped to
  * NE errors. Callers get the raw response and decide what a status means.
  */
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher, request } from 'undici';
+import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { AionError } from '../../errors/index.js';
 import { sanitizeForTerminal } from '../../text/index.js';
 import { type Challenge, parseChallenges, parseRetryAfter } from './challenge.js';
 import type { Credential } from './credentials.js';
+
+// undici's Agent and its request API, without undici's index: the index also loads fetch, WebSocket, the cache,
+// mocks and more (110 modules; these two need 25), which every push and pull paid for at start-up. The request
+// function is the one undici's own `request(url, opts)` wraps (it dispatches through `this`).
+const undiciRequire = createRequire(import.meta.url);
+const Agent = undiciRequire('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
+const apiRequest = undiciRequire('undici/lib/api/api-request.js') as (
+  this: Dispatcher,
+  options: Dispatcher.RequestOptions,
+) => Promise<Dispatcher.ResponseData>;
+
+interface RequestOptions extends Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> {
+  method: Dispatcher.HttpMethod;
+  dispatcher: Dispatcher;
+}
+
+/** undici's `request(url, options)`: origin and path from the URL, sent through `options.dispatcher`. */
+function request(url: string | URL, options: RequestOptions): Promise<Dispatcher.ResponseData> {
+  const parsed = typeof url === 'string' ? new URL(url) : url;
+  const { dispatcher, ...rest } = options;
+  return apiRequest.call(dispatcher, {
+    ...rest,
+    origin: parsed.origin,
+    path: `${parsed.pathname}${parsed.search}`,
+  });
+}
 
 export type CredentialSource = (host: string) => Promise<Credential | undefined>;
 
@@ -174,7 +201,7 @@ export function networkError(err: unknown, url: string): AionError {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class RegistryHttp {
-  private readonly dispatcher: Agent;
+  private readonly dispatcher: UndiciAgent;
   private readonly credentials: CredentialSource;
   private readonly maxRetries: number;
   private readonly retryBaseMs: number;

@@ -4,12 +4,12 @@
  * recorded in shared/research/oci.md: explicit OCI Accept list, Location used verbatim (absolute with `_state`),
  * Content-Type equal to the manifest's mediaType, no referrers API (tag-schema fallback), tag list unsorted.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { addAbortSignal, Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { AionError } from '../../errors/index.js';
 import { sanitizeForTerminal as clean } from '../../text/index.js';
-import { parseDigest, sha256, verifyBytes } from '../digest.js';
+import { isVerifiedStream, markVerified, parseDigest, sha256, verifyBytes } from '../digest.js';
 import { isIndexMediaType, isManifestMediaType } from '../layout.js';
 import { MAX_MANIFEST_BYTES, referrersTagFor } from '../names.js';
 import { type RegistryReference, registryBaseUrl } from '../reference.js';
@@ -28,6 +28,7 @@ import { type RegistryErrorContext, registryError } from './errors.js';
 import {
   deadlineError,
   type HttpRequest,
+  type Deadline,
   type HttpResponse,
   MAX_ERROR_BYTES,
   networkError,
@@ -159,6 +160,128 @@ class ChunkReader {
     this.pending = rest.length ? [rest] : [];
     this.pendingBytes = rest.length;
     return out;
+  }
+}
+
+/** Resumes of one blob download before it fails with NE006. */
+const MAX_RESUMES = 5;
+
+/**
+ * A blob download as a stream that verifies itself: every byte is hashed as it passes (no extra stage, no
+ * re-buffering: the response body's chunks are handed on as they arrive, paused under backpressure), and the
+ * stream errors with RG009 at the end unless size and digest match. A connection lost mid-body resumes with
+ * `Range` (a registry that ignores Range answers 200: what was already passed on is skipped).
+ */
+class BlobDownload extends Readable {
+  private body: HttpResponse['body'] | undefined;
+  private passed = 0;
+  private skip = 0;
+  private resumes = 0;
+  private readonly hash = createHash('sha256');
+
+  constructor(
+    first: HttpResponse,
+    private readonly descriptor: Descriptor,
+    private readonly how: {
+      name: string;
+      url: string;
+      deadline: Deadline;
+      resume: (from: number) => Promise<HttpResponse>;
+    },
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+    this.attach(first);
+  }
+
+  private mismatch(what: string): AionError {
+    return new AionError('RG009', `content of ${this.descriptor.digest} failed verification: ${what}`, {
+      hint: 'the registry or a proxy served corrupt or tampered content; nothing was stored',
+      details: { digest: this.descriptor.digest, size: this.descriptor.size },
+    });
+  }
+
+  private attach(response: HttpResponse): void {
+    const body = response.body;
+    this.body = body;
+    this.skip = response.status === 200 ? this.passed : 0;
+    body.on('data', (chunk: Buffer) => {
+      if (body === this.body) this.onData(chunk);
+    });
+    body.once('end', () => {
+      if (body === this.body) this.onEnd();
+    });
+    body.once('error', (err: Error) => {
+      if (body === this.body) this.onError(err);
+    });
+  }
+
+  private onData(raw: Buffer): void {
+    let chunk = raw;
+    if (this.skip > 0) {
+      const dropped = Math.min(this.skip, chunk.length);
+      chunk = chunk.subarray(dropped);
+      this.skip -= dropped;
+      if (chunk.length === 0) return;
+    }
+    this.passed += chunk.length;
+    if (this.passed > this.descriptor.size) {
+      this.destroy(this.mismatch(`more than the expected ${this.descriptor.size} bytes`));
+      return;
+    }
+    this.hash.update(chunk);
+    if (!this.push(chunk)) this.body?.pause();
+  }
+
+  private onEnd(): void {
+    this.body = undefined;
+    if (this.passed !== this.descriptor.size) {
+      this.destroy(this.mismatch(`${this.passed} bytes instead of ${this.descriptor.size}`));
+      return;
+    }
+    const actual = `sha256:${this.hash.digest('hex')}`;
+    if (actual !== this.descriptor.digest) {
+      this.destroy(this.mismatch(`content hashes to ${actual}`));
+      return;
+    }
+    this.push(null);
+  }
+
+  private onError(err: Error): void {
+    const body = this.body;
+    this.body = undefined;
+    body?.destroy();
+    const { deadline, url } = this.how;
+    if (err instanceof AionError) this.destroy(err);
+    else if (deadline.expired) this.destroy(deadlineError(url, deadline.ms, err));
+    else if (deadline.signal.aborted) this.destroy(err);
+    else if (this.passed >= this.descriptor.size || this.resumes >= MAX_RESUMES) {
+      this.destroy(
+        new AionError('NE006', `download of ${this.descriptor.digest} from ${this.how.name} was interrupted`, {
+          cause: err,
+          hint: 'retry; nothing was stored',
+        }),
+      );
+    } else {
+      this.resumes++;
+      this.how.resume(this.passed).then(
+        (response) => {
+          if (this.destroyed) response.body.destroy();
+          else this.attach(response);
+        },
+        (resumeErr: unknown) => this.destroy(resumeErr as Error),
+      );
+    }
+  }
+
+  override _read(): void {
+    this.body?.resume();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    const body = this.body;
+    this.body = undefined;
+    body?.destroy();
+    callback(err);
   }
 }
 
@@ -405,72 +528,29 @@ export class RegistryTarget implements Target {
     const deadline = this.http.deadline(descriptor.size);
     const first = await this.send({ method: 'GET', url, deadline });
     if (first.status !== 200) await this.fail(first, this.ctx(`fetch blob ${descriptor.digest} from`, 'blob'));
-    // Bound up front: the generator below is a plain function with its own `this`.
-    const send = this.send.bind(this);
-    const fail = this.fail.bind(this);
-    const ctx = this.ctx.bind(this);
-    const name = this.name;
-    const hash = createHash('sha256');
-    const mismatch = (what: string) =>
-      new AionError('RG009', `content of ${descriptor.digest} failed verification: ${what}`, {
-        hint: 'the registry or a proxy served corrupt or tampered content; nothing was stored',
-        details: { digest: descriptor.digest, size: descriptor.size },
-      });
-    // Verified inline (not through an extra Transform stage): every byte is hashed before it is passed on, and the
-    // stream errors at the end unless size and digest match.
-    async function* bytes(): AsyncGenerator<Buffer> {
-      let response: HttpResponse | undefined = first;
-      let passed = 0;
-      let resumes = 0;
-      while (true) {
-        if (!response) {
-          response = await send({ method: 'GET', url, headers: { range: `bytes=${passed}-` }, deadline });
+    const stream = markVerified(
+      new BlobDownload(first, descriptor, {
+        name: this.name,
+        url,
+        deadline,
+        resume: async (from) => {
+          const response = await this.send({ method: 'GET', url, headers: { range: `bytes=${from}-` }, deadline });
           if (response.status !== 206 && response.status !== 200) {
-            await fail(response, ctx(`resume blob ${descriptor.digest} from`, 'blob'));
+            await this.fail(response, this.ctx(`resume blob ${descriptor.digest} from`, 'blob'));
           }
-        }
-        let skip = response.status === 200 ? passed : 0;
-        try {
-          for await (const raw of response.body) {
-            let chunk = raw as Buffer;
-            if (skip > 0) {
-              const dropped = Math.min(skip, chunk.length);
-              chunk = chunk.subarray(dropped);
-              skip -= dropped;
-              if (chunk.length === 0) continue;
-            }
-            passed += chunk.length;
-            if (passed > descriptor.size) throw mismatch(`more than the expected ${descriptor.size} bytes`);
-            hash.update(chunk);
-            yield chunk;
-          }
-          if (passed !== descriptor.size) throw mismatch(`${passed} bytes instead of ${descriptor.size}`);
-          const actual = `sha256:${hash.digest('hex')}`;
-          if (actual !== descriptor.digest) throw mismatch(`content hashes to ${actual}`);
-          return;
-        } catch (err) {
-          response.body.destroy();
-          if (err instanceof AionError) throw err; // a verification failure is final: never resume past it
-          if (deadline.expired) throw deadlineError(url, deadline.ms, err);
-          if (deadline.signal.aborted) throw err;
-          response = undefined;
-          if (passed >= descriptor.size || resumes >= 5) {
-            throw new AionError('NE006', `download of ${descriptor.digest} from ${name} was interrupted`, {
-              cause: err,
-              hint: 'retry; nothing was stored',
-            });
-          }
-          resumes++;
-        }
-      }
-    }
-    const stream = Readable.from(bytes(), { objectMode: false, highWaterMark: 1024 * 1024 });
+          return response;
+        },
+      }),
+      descriptor.digest,
+    );
+    // A small blob can fail verification before the caller attaches its pipeline: the error stays on the stream.
+    stream.on('error', () => undefined);
     return options.signal ? addAbortSignal(options.signal, stream) : stream;
   }
 
   async pushBlob(descriptor: Descriptor, content: Readable | Uint8Array, options: PushBlobOptions = {}): Promise<void> {
     parseDigest(descriptor.digest);
-    if (await this.exists(descriptor)) {
+    if (!options.checkedAbsent && (await this.exists(descriptor))) {
       if (!(content instanceof Uint8Array)) content.destroy();
       return;
     }
@@ -586,7 +666,9 @@ export class RegistryTarget implements Target {
     const chunkSize = Math.max(this.options.chunkSize ?? DEFAULT_CHUNK_SIZE, session.minChunk);
     let stream = content;
     let reader = new ChunkReader(stream as AsyncIterable<Buffer>);
-    let hash = createHash('sha256');
+    // A source that verifies itself (a layout's fetchBlob, also after reopen) is not hashed here a second time:
+    // reading it to its end (below, before the commit) raises its own RG009 when the bytes do not match.
+    let hash: Hash | undefined = isVerifiedStream(stream, descriptor) ? undefined : createHash('sha256');
     /** Bytes taken from the current source stream (all hashed). */
     let consumed = 0;
     let location = session.url;
@@ -607,10 +689,10 @@ export class RegistryTarget implements Target {
       stream.destroy();
       stream = await reopen();
       reader = new ChunkReader(stream as AsyncIterable<Buffer>);
-      hash = createHash('sha256');
+      hash = isVerifiedStream(stream, descriptor) ? undefined : createHash('sha256');
       consumed = 0;
       for await (const piece of reader.take(target)) {
-        hash.update(piece);
+        hash?.update(piece);
         consumed += piece.length;
       }
       if (consumed !== target) throw truncated(consumed);
@@ -624,11 +706,12 @@ export class RegistryTarget implements Target {
         const body = (): Readable => {
           if (inflight) throw new AionError('RG043', 'internal: a streamed chunk was sent twice');
           const source = reader;
+          const chunkHash = hash;
           inflight = Readable.from(
             (async function* () {
               let sent = 0;
               for await (const piece of source.take(length)) {
-                hash.update(piece);
+                chunkHash?.update(piece);
                 consumed += piece.length;
                 sent += piece.length;
                 yield piece;
@@ -699,8 +782,9 @@ export class RegistryTarget implements Target {
         }
       }
       await seek(descriptor.size);
+      // reads the source to its end: a self-verifying one fails here (before the commit) on a mismatch
       const extra = await reader.read(1);
-      const actual = `sha256:${hash.digest('hex')}`;
+      const actual = hash ? `sha256:${hash.digest('hex')}` : descriptor.digest;
       if (consumed !== descriptor.size || extra.length > 0 || actual !== descriptor.digest) {
         // verifyBytes-style message without buffering: the source did not deliver what the descriptor promised.
         throw new AionError('RG009', `content of ${descriptor.digest} failed verification while uploading`, {
