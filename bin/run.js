@@ -4,7 +4,7 @@
 // - `aionctl --version` is answered from package.json with node built-ins only (oclif's exact `config.userAgent`).
 // - `aionctl run` is handed to a live daemon of this exact build before oclif loads (node built-ins only); it falls
 //   through for everything else (no daemon, other flags, AIONCTL_DAEMON=off, --no-daemon).
-// - the hot commands (stamp, validate, verify, run) are dispatched with the root plugin only: oclif's own
+// - the hot commands (stamp, validate, verify, run, push, pull) are dispatched with the root plugin only: oclif's own
 //   `execute`, but without loading @oclif/plugin-help (only the `help` command comes from it).
 // - @oclif/core's Node engine check loads all of semver (47 modules): the same check is made here on its
 //   `engines.node` when that is a plain `>=x.y.z`, and oclif is told to skip it.
@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const HOT = new Set(['stamp', 'validate', 'verify', 'run']);
+const HOT = new Set(['stamp', 'validate', 'verify', 'run', 'push', 'pull']);
 const argv = process.argv.slice(2);
 // AIONCTL_FAST_START=off: plain oclif for everything but the daemon hand-off (the bench's same-run reference, and
 // the tests' proof that the fast paths answer exactly as oclif does).

@@ -87,6 +87,9 @@ describe('start-up fast paths (bin/run.js)', () => {
     const cases: string[][] = [
       ['stamp', '--help'],
       ['verify', '--help'],
+      ['pull', '--help'],
+      ['push', '--no-such-flag'],
+      ['pull', 'oci:' + join(dir.path, 'no-layout') + ':v1', '--json'],
       ['stamp', '--no-such-flag', '--json'],
       ['verify'],
       ['run', '--input-json', '{}', 'no_such_package', '--json'],
