@@ -6,6 +6,7 @@
  * changes. The host zero-fills a reused memory before instantiating, which with the data segments written by
  * instantiation is exactly a fresh memory's content. Pure.
  */
+import { leb } from './wasm-leb.js';
 
 export interface ImportedMemoryModule {
   bytes: Uint8Array;
@@ -33,17 +34,6 @@ function u32(bytes: Uint8Array, pos: { at: number }): number {
     shift += 7;
     if (shift > 35) throw new RangeError('LEB128 too long');
   }
-}
-
-function leb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = value & 0x7f;
-    value = Math.floor(value / 128);
-    if (value !== 0) b |= 0x80;
-    out.push(b);
-  } while (value !== 0);
-  return out;
 }
 
 function name(text: string): number[] {

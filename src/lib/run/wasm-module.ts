@@ -5,6 +5,7 @@
  * declared maximum). Pure.
  */
 import { AionError } from '../errors/index.js';
+import { leb } from './wasm-leb.js';
 
 export const WASM_PAGE = 65536;
 export const WASI_MODULE = 'wasi_snapshot_preview1';
@@ -145,17 +146,6 @@ export function inspectModule(bytes: Uint8Array): InspectedModule {
     throw invalid((err as Error).message);
   }
   return { imports, memories, exports };
-}
-
-function leb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = value & 0x7f;
-    value = Math.floor(value / 128);
-    if (value !== 0) b |= 0x80;
-    out.push(b);
-  } while (value !== 0);
-  return out;
 }
 
 export interface PreparedModule {

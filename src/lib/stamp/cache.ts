@@ -1,6 +1,16 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
-import { writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../json/index.js';
 import { HASH_RE, UUID_RE } from './fields.js';
@@ -38,15 +48,8 @@ export interface StatCacheOptions {
   now?: () => bigint;
 }
 
-interface Entry {
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  ino: bigint;
-  dev: bigint;
-  hash: string;
-  uuid: string;
-}
+/** What a verified file leaves in the cache: its stat fields, hash and uuid (the path is the key). */
+type Entry = Omit<VerifiedFile, 'abs'>;
 
 export interface CacheHit {
   hash: string;
