@@ -6,7 +6,7 @@
  * changes. The host zero-fills a reused memory before instantiating, which with the data segments written by
  * instantiation is exactly a fresh memory's content. Pure.
  */
-import { leb } from './wasm-leb.js';
+import { leb, readSections, WasmReader } from './wasm-leb.js';
 
 export interface ImportedMemoryModule {
   bytes: Uint8Array;
@@ -16,44 +16,9 @@ export interface ImportedMemoryModule {
 
 export const MEMORY_IMPORT = { module: 'aionctl', name: 'memory' } as const;
 
-interface Section {
-  id: number;
-  start: number;
-  end: number;
-  headerStart: number;
-}
-
-function u32(bytes: Uint8Array, pos: { at: number }): number {
-  let result = 0;
-  let shift = 0;
-  for (;;) {
-    if (pos.at >= bytes.length) throw new RangeError('unexpected end of module');
-    const b = bytes[pos.at++]!;
-    result += (b & 0x7f) * 2 ** shift;
-    if ((b & 0x80) === 0) return result;
-    shift += 7;
-    if (shift > 35) throw new RangeError('LEB128 too long');
-  }
-}
-
 function name(text: string): number[] {
   const bytes = [...Buffer.from(text, 'utf8')];
   return [...leb(bytes.length), ...bytes];
-}
-
-function sections(bytes: Uint8Array): Section[] {
-  const out: Section[] = [];
-  const pos = { at: 8 };
-  while (pos.at < bytes.length) {
-    const headerStart = pos.at;
-    const id = bytes[pos.at++]!;
-    const size = u32(bytes, pos);
-    const start = pos.at;
-    pos.at += size;
-    if (pos.at > bytes.length) throw new RangeError('a section runs past the end');
-    out.push({ id, start, end: pos.at, headerStart });
-  }
-  return out;
 }
 
 /**
@@ -62,16 +27,16 @@ function sections(bytes: Uint8Array): Section[] {
  */
 export function importMemory(bytes: Uint8Array): ImportedMemoryModule | undefined {
   try {
-    const all = sections(bytes);
+    const all = readSections(bytes);
     const memory = all.find((s) => s.id === 5);
     if (!memory || all.filter((s) => s.id === 5).length !== 1) return undefined;
-    const pos = { at: memory.start };
-    if (u32(bytes, pos) !== 1) return undefined;
-    const flags = bytes[pos.at++]!;
+    const r = new WasmReader(bytes, memory.start);
+    if (r.u32() !== 1) return undefined;
+    const flags = r.byte();
     if (flags !== 1) return undefined; // no maximum, shared or 64-bit: leave it alone
-    const initial = u32(bytes, pos);
-    const maximum = u32(bytes, pos);
-    if (pos.at !== memory.end) return undefined;
+    const initial = r.u32();
+    const maximum = r.u32();
+    if (r.pos !== memory.end) return undefined;
     const entry = [
       ...name(MEMORY_IMPORT.module),
       ...name(MEMORY_IMPORT.name),
@@ -87,9 +52,9 @@ export function importMemory(bytes: Uint8Array): ImportedMemoryModule | undefine
     for (const s of all) {
       if (s.id === 5) continue;
       if (s.id === 2) {
-        const p = { at: s.start };
-        const count = u32(bytes, p);
-        parts.push(section(2, [...leb(count + 1), ...bytes.subarray(p.at, s.end), ...entry]));
+        const p = new WasmReader(bytes, s.start);
+        const count = p.u32();
+        parts.push(section(2, [...leb(count + 1), ...bytes.subarray(p.pos, s.end), ...entry]));
         importDone = true;
         continue;
       }

@@ -5,7 +5,7 @@
  * declared maximum). Pure.
  */
 import { AionError } from '../errors/index.js';
-import { leb } from './wasm-leb.js';
+import { leb, readSections, WasmReader, type WasmSection } from './wasm-leb.js';
 
 export const WASM_PAGE = 65536;
 export const WASI_MODULE = 'wasi_snapshot_preview1';
@@ -29,40 +29,12 @@ export interface InspectedModule {
   exports: string[];
 }
 
-class Reader {
-  constructor(
-    readonly bytes: Uint8Array,
-    public pos = 0,
-  ) {}
-  byte(): number {
-    if (this.pos >= this.bytes.length) throw new RangeError('unexpected end of module');
-    return this.bytes[this.pos++]!;
-  }
-  u32(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
-      if (shift > 63) throw new RangeError('LEB128 too long');
-    }
-  }
-  name(): string {
-    const len = this.u32();
-    const start = this.pos;
-    this.pos += len;
-    if (this.pos > this.bytes.length) throw new RangeError('unexpected end of module');
-    return Buffer.from(this.bytes.subarray(start, this.pos)).toString('utf8');
-  }
-  limits(): WasmMemory {
-    const flags = this.byte();
-    if (flags > 7) throw new RangeError(`bad limits flag ${flags}`);
-    const initial = this.u32();
-    const maximum = flags & 1 ? this.u32() : undefined;
-    return { initial, maximum, shared: (flags & 2) !== 0, memory64: (flags & 4) !== 0 };
-  }
+function limits(r: WasmReader): WasmMemory {
+  const flags = r.byte();
+  if (flags > 7) throw new RangeError(`bad limits flag ${flags}`);
+  const initial = r.u32();
+  const maximum = flags & 1 ? r.u32() : undefined;
+  return { initial, maximum, shared: (flags & 2) !== 0, memory64: (flags & 4) !== 0 };
 }
 
 const KINDS = ['func', 'table', 'memory', 'global', 'tag'] as const;
@@ -73,30 +45,16 @@ function invalid(why: string): AionError {
   });
 }
 
-interface Section {
-  id: number;
-  start: number;
-  end: number;
-  headerStart: number;
-}
-
-function sections(bytes: Uint8Array): Section[] {
+function sections(bytes: Uint8Array): WasmSection[] {
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d)
     throw invalid('missing the \\0asm header');
   if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0)
     throw invalid('not a core module version 1 (components are not supported)');
-  const r = new Reader(bytes, 8);
-  const out: Section[] = [];
-  while (r.pos < bytes.length) {
-    const headerStart = r.pos;
-    const id = r.byte();
-    const size = r.u32();
-    const start = r.pos;
-    r.pos += size;
-    if (r.pos > bytes.length) throw invalid('a section runs past the end');
-    out.push({ id, start, end: r.pos, headerStart });
+  try {
+    return readSections(bytes);
+  } catch (err) {
+    throw invalid((err as Error).message);
   }
-  return out;
 }
 
 /** The imports, memories and export names of a module. Throws EX021 when it cannot be parsed. */
@@ -106,7 +64,7 @@ export function inspectModule(bytes: Uint8Array): InspectedModule {
   const exports: string[] = [];
   try {
     for (const s of sections(bytes)) {
-      const r = new Reader(bytes.subarray(0, s.end), s.start);
+      const r = new WasmReader(bytes.subarray(0, s.end), s.start);
       if (s.id === 2) {
         const count = r.u32();
         for (let i = 0; i < count; i++) {
@@ -118,8 +76,8 @@ export function inspectModule(bytes: Uint8Array): InspectedModule {
           if (kind === 'func') r.u32();
           else if (kind === 'table') {
             r.byte();
-            r.limits();
-          } else if (kind === 'memory') memories.push(r.limits());
+            limits(r);
+          } else if (kind === 'memory') memories.push(limits(r));
           else if (kind === 'global') {
             r.byte();
             r.byte();
@@ -131,7 +89,7 @@ export function inspectModule(bytes: Uint8Array): InspectedModule {
         }
       } else if (s.id === 5) {
         const count = r.u32();
-        for (let i = 0; i < count; i++) memories.push(r.limits());
+        for (let i = 0; i < count; i++) memories.push(limits(r));
       } else if (s.id === 7) {
         const count = r.u32();
         for (let i = 0; i < count; i++) {
