@@ -107,13 +107,32 @@ async function loadRunnable(dir: string, source: RunnableSource, ctx: RunContext
 }
 
 /**
+ * Next to an extracted package (`<dir>.content`): the content digest its files had when they were extracted from
+ * the verified store, so a re-use runs only files that still match it.
+ */
+function contentRecordFile(dir: string): string {
+  return `${dir}.content`;
+}
+
+function recordedContent(dir: string): string | undefined {
+  try {
+    const text = readFileSync(contentRecordFile(dir), 'utf8');
+    return /^sha256:[a-f0-9]{64}$/.test(text) ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * A store, layout or registry reference: verified against the trust policy (ST codes, exit 6, quarantined on
  * failure), copied into the store when it came from elsewhere, and extracted under the cache once per digest.
+ * `recorded` is the content digest of the files as extracted (none when the record is missing or malformed): a
+ * caller runs the directory only when its files still have it. `extracted` says it was extracted by this call.
  */
 export async function materialize(
   spec: string,
   ctx: RunContext,
-): Promise<{ dir: string; digest: string; source: RunnableSource }> {
+): Promise<{ dir: string; digest: string; source: RunnableSource; extracted: boolean; recorded?: string }> {
   const oci = await import('../oci/index.js');
   const { createPolicyVerifier, PULL_REFERRER_POLICY } = await import('../sign/index.js');
   const { loadConfig } = await import('../config/index.js');
@@ -144,11 +163,14 @@ export async function materialize(
     }
     const hex = descriptor.digest.slice('sha256:'.length);
     const dir = join(ctx.paths.cache, 'run', 'packages', hex);
-    if (!existsSync(join(dir, 'aip.yaml'))) {
+    const extracted = !existsSync(join(dir, 'aip.yaml'));
+    if (extracted) {
       const staging = `${dir}.tmp-${process.pid}-${Date.now()}`;
       await mkdir(dirname(dir), { recursive: true });
       try {
         await oci.extractPackage(store, descriptor, staging);
+        // Recorded before the directory appears, so a package in the cache always has its record.
+        await writeFileAtomic(contentRecordFile(dir), await directoryDigest(staging), { fsync: false });
         await rename(staging, dir).catch(async (err) => {
           if (!existsSync(join(dir, 'aip.yaml'))) throw err;
         });
@@ -158,7 +180,7 @@ export async function materialize(
       }
     } else if (store !== source) await store.close();
     const kind: RunnableSource = ref.kind === 'store' ? 'store' : ref.kind === 'layout' ? 'layout' : 'registry';
-    return { dir, digest: descriptor.digest, source: kind };
+    return { dir, digest: descriptor.digest, source: kind, extracted, recorded: recordedContent(dir) };
   } finally {
     await source.close().catch(() => undefined);
   }
@@ -179,8 +201,11 @@ export async function resolveRunnable(spec: string, ctx: RunContext): Promise<Ru
       hint: `install it first (aionctl install ${spec}), or give a directory, NAME:TAG, oci:PATH:TAG or a registry reference`,
     });
   try {
-    const { dir, digest, source } = await materialize(spec, ctx);
-    return await loadRunnable(dir, source, ctx, digest);
+    const first = await materialize(spec, ctx);
+    const runnable = await loadRunnable(first.dir, first.source, ctx, first.digest);
+    if (first.recorded === runnable.contentDigest) return runnable;
+    // The cached files changed since they were extracted (or were never recorded): extract them again.
+    return await reextract(spec, ctx, first.dir);
   } catch (err) {
     if (isAionError(err) && err.code === 'RG001')
       throw new AionError('EX028', `${spec} is not a package directory, an installed package or a reference`, {
@@ -189,4 +214,15 @@ export async function resolveRunnable(spec: string, ctx: RunContext): Promise<Ru
       });
     throw err;
   }
+}
+
+async function reextract(spec: string, ctx: RunContext, dir: string): Promise<Runnable> {
+  await rm(dir, { recursive: true, force: true });
+  await rm(contentRecordFile(dir), { force: true });
+  const again = await materialize(spec, ctx);
+  if (!again.extracted)
+    throw new AionError('FS003', `the cached package ${dir} does not match what was extracted and cannot be replaced`, {
+      hint: `remove ${dir} and run again`,
+    });
+  return loadRunnable(again.dir, again.source, ctx, again.digest);
 }
