@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { appendFile, readFile, rm } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveRunnable } from '../../src/lib/run/index.js';
 import { tempDir } from '../helpers/cli.js';
-import { folderDestination, makeKeys, seedUniverse, writeProject } from '../helpers/packages.js';
+import { folderDestination, makeKeys, seedUniverse, writeAip, writeProject } from '../helpers/packages.js';
 import { context } from './helpers.js';
 
 let root: string;
@@ -49,5 +49,21 @@ describe('run: packages extracted under the cache', { timeout: 120_000 }, () => 
     assert.equal((await resolveRunnable(spec, ctx)).contentDigest, first.contentDigest);
     assert.ok(existsSync(`${dir}.content`));
     assert.equal(await readFile(`${dir}.content`, 'utf8'), first.contentDigest);
+  });
+
+  it('a validated manifest kept in the cache is used only when bounded and shaped like one', async () => {
+    const pkg = await writeAip(join(root, 'dirpkg'), { name: 'kept_manifest', version: '2.0.0' });
+    const ctx = context(root);
+    const first = await resolveRunnable(pkg, ctx);
+    const validated = join(ctx.paths.cache, 'run', 'validated');
+    const [file] = (await readdir(validated)).filter((f) => f.startsWith(first.contentDigest.slice(7)));
+    assert.ok(file);
+    for (const bad of ['{"metadata":{}}', 'null', `{"pad":"${'x'.repeat(1024 * 1024)}"}`]) {
+      await writeFile(join(validated, file), bad);
+      const again = await resolveRunnable(pkg, ctx);
+      assert.equal(again.manifest.metadata.name, 'kept_manifest');
+      assert.equal(again.manifest.runtime.type, 'wasm');
+      assert.equal(JSON.parse(await readFile(join(validated, file), 'utf8')).metadata.version, '2.0.0');
+    }
   });
 });

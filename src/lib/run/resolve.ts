@@ -64,6 +64,24 @@ function recordedDigest(dir: string): string | undefined {
 /** The agent-package schema: part of the validation cache key, so a schema change revalidates. */
 const PACKAGE_SCHEMA = fileURLToPath(new URL('../../../../manifests/agent-package.schema.json', import.meta.url));
 
+/** A validated manifest is a few KiB: a bigger cache file is not one of ours. */
+const MAX_VALIDATED_BYTES = 1024 * 1024;
+
+/** The validated manifest kept in the cache, when the file is there, bounded and has a manifest's shape. */
+function readValidated(file: string): AgentPackage | undefined {
+  try {
+    if (statSync(file).size > MAX_VALIDATED_BYTES) return undefined;
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as Partial<AgentPackage> | null;
+    const ok =
+      typeof kept?.metadata?.name === 'string' &&
+      typeof kept.metadata.version === 'string' &&
+      typeof kept.runtime?.type === 'string';
+    return ok ? (kept as AgentPackage) : undefined;
+  } catch {
+    return undefined; // not validated yet
+  }
+}
+
 /**
  * Validates the package through the manifests library, once per content digest: the validated manifest is kept
  * under the cache (keyed by the files' digest and the schema), so a repeat run skips loading ajv and yaml.
@@ -71,11 +89,8 @@ const PACKAGE_SCHEMA = fileURLToPath(new URL('../../../../manifests/agent-packag
 async function validatedManifest(dir: string, contentDigest: string, cacheDir: string): Promise<AgentPackage> {
   const schema = createHash('sha256').update(readFileSync(PACKAGE_SCHEMA)).digest('hex').slice(0, 16);
   const file = join(cacheDir, 'run', 'validated', `${contentDigest.slice('sha256:'.length)}-${schema}.json`);
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as AgentPackage;
-  } catch {
-    // not validated yet
-  }
+  const kept = readValidated(file);
+  if (kept) return kept;
   const { loadPackage } = await import('../manifest/package.js');
   const { manifest } = loadPackage(dir);
   try {
