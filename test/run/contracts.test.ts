@@ -6,7 +6,6 @@ import { after, before, describe, it } from 'node:test';
 import { isAionError } from '../../src/lib/errors/index.js';
 import {
   compileSchemas,
-  createWasmHost,
   inspectModule,
   parseDirGrant,
   prepareModule,
@@ -26,6 +25,7 @@ import {
   scriptPackage,
   wasmPackage,
   wat2wasm,
+  testWasmHost,
 } from './helpers.js';
 
 let root: string;
@@ -134,15 +134,7 @@ describe('run contracts', { timeout: 300_000 }, () => {
   it('one warm host serves many runs (fresh WASI instance each), and a timeout kills it within 200 ms', async () => {
     const echo = await wat2wasm(ECHO);
     const loop = prepareModule(await wat2wasm(LOOP), 16).bytes;
-    const host = createWasmHost({
-      sandbox: 'bwrap',
-      memoryPages: 16,
-      network: 'deny',
-      binds: [],
-      cpuSeconds: 30,
-      maxOpenFiles: 64,
-      nodePath: process.execPath,
-    });
+    const host = testWasmHost();
     try {
       const job = (i: number) => ({
         digest: 'sha256:echo',

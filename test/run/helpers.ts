@@ -3,7 +3,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { resolvePaths } from '../../src/lib/config/index.js';
-import type { RunContext } from '../../src/lib/run/index.js';
+import { createWasmHost, type RunContext, type WasmHost } from '../../src/lib/run/index.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 
 export async function wat2wasm(source: string): Promise<Buffer> {
@@ -197,4 +197,17 @@ export async function processesMatching(needle: string): Promise<number[]> {
     }
   }
   return pids;
+}
+
+/** A warm WASM host as the tests use it: bwrap, 1 MiB of memory, network denied. */
+export function testWasmHost(): WasmHost {
+  return createWasmHost({
+    sandbox: 'bwrap',
+    memoryPages: 16,
+    network: 'deny',
+    binds: [],
+    cpuSeconds: 30,
+    maxOpenFiles: 64,
+    nodePath: process.execPath,
+  });
 }

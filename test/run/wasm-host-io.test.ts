@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createWasmHost, inspectModule, prepareModule, type WasmHost, type WasmJob } from '../../src/lib/run/index.js';
+import { inspectModule, prepareModule, type WasmHost, type WasmJob } from '../../src/lib/run/index.js';
 import { importMemory } from '../../src/lib/run/wasm-host-memory.js';
-import { ECHO, wat2wasm } from './helpers.js';
+import { ECHO, testWasmHost, wat2wasm } from './helpers.js';
 
 const IMPORTS = `
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))`;
@@ -47,15 +47,7 @@ function writerModule(fd: number, n: number): string {
 describe('warm WASM host: in-memory stdio and reused memories', () => {
   let host: WasmHost;
   before(() => {
-    host = createWasmHost({
-      sandbox: 'bwrap',
-      memoryPages: 16,
-      network: 'deny',
-      binds: [],
-      cpuSeconds: 30,
-      maxOpenFiles: 64,
-      nodePath: process.execPath,
-    });
+    host = testWasmHost();
   });
   after(() => host.close());
 
