@@ -49,7 +49,7 @@ export interface DiscoverOptions {
   devRoot?: string;
 }
 
-export const NVIDIA_QUERY = '--query-gpu=index,uuid,name,memory.total,memory.used,utilization.gpu,driver_version';
+const NVIDIA_QUERY = '--query-gpu=index,uuid,name,memory.total,memory.used,utilization.gpu,driver_version';
 
 function definedEnv(env: Env): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
@@ -151,7 +151,7 @@ export function parseRocmJson(text: string, devRoot = '/dev'): GpuDevice[] {
 }
 
 /** Intel GPUs from /sys/class/drm/card*\/device/vendor (0x8086): presence only. */
-export function scanIntel(sysRoot = '/sys', devRoot = '/dev'): GpuDevice[] {
+function scanIntel(sysRoot = '/sys', devRoot = '/dev'): GpuDevice[] {
   const drm = join(sysRoot, 'class', 'drm');
   let entries: string[];
   try {

@@ -22,7 +22,7 @@ export {
   type WasmResult,
 } from './types.js';
 export { runPackage, preparedModule, DEFAULT_MODULE_CACHE_BYTES } from './runner.js';
-export { resolveRunnable, materialize, findInstalled, directoryDigest, INSTALLED_DIR } from './resolve.js';
+export { resolveRunnable, findInstalled, directoryDigest, INSTALLED_DIR } from './resolve.js';
 export { compileSchemas, schemaCacheSize, type CompiledSchemas } from './schemas.js';
 export { createWasmHost, hostArgv, HOST_SCRIPT } from './wasm-host.js';
 export { inspectModule, prepareModule, type InspectedModule, WASI_MODULE, WASM_PAGE } from './wasm-module.js';

@@ -6,11 +6,11 @@ import type { AgentPackage } from '../manifest/index.js';
 import type { DirGrant, RunLimits, RunRequest } from './types.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
-export const DEFAULT_MEMORY = '256Mi';
+const DEFAULT_MEMORY = '256Mi';
 export const DEFAULT_OUTPUT_BYTES = 16 * 1024 * 1024;
-export const DEFAULT_STDERR_BYTES = 1024 * 1024;
-export const DEFAULT_PROCESSES = 64;
-export const DEFAULT_OPEN_FILES = 256;
+const DEFAULT_STDERR_BYTES = 1024 * 1024;
+const DEFAULT_PROCESSES = 64;
+const DEFAULT_OPEN_FILES = 256;
 
 const SUFFIX: Record<string, number> = {
   '': 1,

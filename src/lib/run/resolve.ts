@@ -144,7 +144,7 @@ function recordedContent(dir: string): string | undefined {
  * `recorded` is the content digest of the files as extracted (none when the record is missing or malformed): a
  * caller runs the directory only when its files still have it. `extracted` says it was extracted by this call.
  */
-export async function materialize(
+async function materialize(
   spec: string,
   ctx: RunContext,
 ): Promise<{ dir: string; digest: string; source: RunnableSource; extracted: boolean; recorded?: string }> {

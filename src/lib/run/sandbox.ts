@@ -105,7 +105,7 @@ function systemBinds(): string[] {
 }
 
 /** Process count of a uid (for a process limit relative to what the user already runs). */
-export function processesOf(uid: number): number {
+function processesOf(uid: number): number {
   let n = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -119,7 +119,7 @@ export function processesOf(uid: number): number {
 }
 
 /** prlimit arguments for the limits (empty when prlimit is absent). */
-export function prlimitArgs(tools: SandboxTools, limits: SandboxSpec['limits']): string[] {
+function prlimitArgs(tools: SandboxTools, limits: SandboxSpec['limits']): string[] {
   if (!tools.prlimit) return [];
   const args = [tools.kind === 'bwrap' ? tools.prlimit : tools.prlimit];
   if (limits.dataBytes) args.push(`--data=${Math.floor(limits.dataBytes)}`);

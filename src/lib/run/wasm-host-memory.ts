@@ -14,7 +14,7 @@ export interface ImportedMemoryModule {
   maximum: number;
 }
 
-export const MEMORY_IMPORT = { module: 'aionctl', name: 'memory' } as const;
+const MEMORY_IMPORT = { module: 'aionctl', name: 'memory' } as const;
 
 function name(text: string): number[] {
   const bytes = [...Buffer.from(text, 'utf8')];

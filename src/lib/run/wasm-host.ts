@@ -18,7 +18,7 @@ import { importMemory, type ImportedMemoryModule } from './wasm-host-memory.js';
 
 /** The compiled host script, bound alone into the sandbox. */
 export const HOST_SCRIPT = fileURLToPath(new URL('./wasm-host-main.js', import.meta.url));
-export const HOST_GUEST_SCRIPT = '/aionctl/wasm-host.mjs';
+const HOST_GUEST_SCRIPT = '/aionctl/wasm-host.mjs';
 /** Memory the host's own JS needs beyond the module's memory cap (RLIMIT_DATA). */
 const HOST_OVERHEAD_BYTES = 256 * 1024 * 1024;
 const SYSTEM_PREFIXES = ['/usr/', '/bin/', '/sbin/', '/lib/', '/lib64/'];
