@@ -1,6 +1,6 @@
 /** The run contracts: schemas, retries, timeout override, warm host reuse, sandbox refusal, module checks, CLI. */
 import assert from 'node:assert/strict';
-import { chmod } from 'node:fs/promises';
+import { chmod, chown, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isAionError } from '../../src/lib/errors/index.js';
@@ -222,6 +222,42 @@ describe('aionctl run (CLI)', { timeout: 400_000 }, () => {
       'runtime',
       'sandbox',
     ]);
+  });
+
+  it('compiled schema code in the cache is loaded only when it is private to this user', async () => {
+    const home = join(root, 'schema-cache-home');
+    const pkg = await makePackage(
+      join(root, 'schema-cache'),
+      wasmPackage(ECHO, { schema: { input: OBJECT_WITH_TEXT } }),
+    );
+    const run = (input: string) =>
+      runCli(['run', pkg, '--input-json', input, '--json', '--no-daemon'], { env: { AIONCTL_HOME: home } });
+    assert.equal((await run('{"text":"hi"}')).code, 0);
+    const dir = join(home, 'cache', 'run', 'schemas');
+    const cached = (await readdir(dir)).filter((f) => f.endsWith('-input-v1.cjs'));
+    assert.equal(cached.length, 1);
+    const file = join(dir, cached[0]!);
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    // Planted code that accepts anything: ignored when another user owns it or group/others may write it (a
+    // refused file is then replaced by freshly compiled code, so each case plants it again).
+    const plant = async (owner: number, mode: number) => {
+      await rm(file);
+      await writeFile(file, 'module.exports = function validate() { return true; };\n', { mode });
+      await chmod(file, mode);
+      await chown(file, owner, owner);
+    };
+    for (const [owner, mode] of [
+      [65534, 0o600],
+      [process.getuid!(), 0o666],
+    ] as const) {
+      await plant(owner, mode);
+      const refused = await run('{"text":3}');
+      assert.equal(refused.code, 8, refused.stderr);
+      assert.equal(parseJson<{ error: { code: string } }>(refused).error.code, 'EX014');
+    }
+    // The same file, private to us, is what the cache is for: loaded (proof the check above is what refused it).
+    await plant(process.getuid!(), 0o600);
+    assert.equal((await run('{"text":3}')).code, 0);
   });
 
   it('a failed run exits 8 with its EX code; bad input JSON is EX026; an unknown package EX028', async () => {

@@ -4,7 +4,7 @@
  * Compiling goes through the process-wide validator cache of src/lib/manifest/schema-cache.ts (keyed by the
  * schema's own content digest), which `validate` fills too.
  */
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -31,7 +31,22 @@ const require = createRequire(import.meta.url);
 /** Bumped when the generated code's shape changes. */
 const CODE_VERSION = 'v1';
 
+/** Generated code larger than this is recompiled rather than loaded (a schema's code is a few KiB). */
+const MAX_CODE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Whether `path` may be trusted as code we wrote: not a symlink, owned by this user, not writable by group or
+ * others (the cache file is executed, so a planted or widened one is ignored and the schema compiled again).
+ */
+function privateToUs(path: string, isDir: boolean): boolean {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st || st.isSymbolicLink() || (isDir ? !st.isDirectory() : !st.isFile())) return false;
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) return false;
+  return (st.mode & 0o022) === 0 && (isDir || st.size <= MAX_CODE_BYTES);
+}
+
 function loadStandalone(file: string): SchemaValidator | undefined {
+  if (!privateToUs(dirname(file), true) || !privateToUs(file, false)) return undefined;
   try {
     return require(file) as SchemaValidator;
   } catch {
@@ -66,8 +81,8 @@ async function compileOne(
         /require\("([^"]+)"\)/g,
         (_m, id: string) => `require(${JSON.stringify(require.resolve(id))})`,
       );
-      await mkdir(dirname(cached), { recursive: true });
-      await writeFileAtomic(cached, code, { fsync: false });
+      await mkdir(dirname(cached), { recursive: true, mode: 0o700 });
+      await writeFileAtomic(cached, code, { fsync: false, mode: 0o600, forceMode: true });
     } catch {
       // a read-only cache only costs speed
     }
