@@ -130,17 +130,20 @@ export function deadlineError(url: string, ms: number, cause?: unknown): AionErr
   });
 }
 
-/** Reads a whole response body, refusing (RG040) more than `limit` bytes, declared or sent. */
+/**
+ * Reads a whole response body, refusing more than `limit` bytes, declared or sent: RG040 by default, or the error
+ * `tooBig` makes (given the declared size when that was over).
+ */
 export async function readCapped(
   body: AsyncIterable<unknown> & { destroy(): unknown; dump?: () => Promise<void> },
   declared: string | undefined,
   limit: number,
   what: string,
-): Promise<Buffer> {
-  const tooBig = (size?: number) =>
+  tooBig: (size?: number) => AionError = (size) =>
     new AionError('RG040', `${what} is ${size === undefined ? 'over' : `${size} bytes, over`} the ${limit}-byte cap`, {
       hint: 'the registry (or a proxy) sent far more than such a response ever needs; refusing it',
-    });
+    }),
+): Promise<Buffer> {
   const size = Number(declared ?? Number.NaN);
   if (size > limit) {
     body.destroy();
