@@ -16,6 +16,7 @@ import {
   createPolicyVerifier,
   generateSigningKey,
   loadPublicKey,
+  MAX_CACHE_ENTRY_BYTES,
   openVerifiedCache,
   publicKeyPem,
   pushBundleReferrer,
@@ -181,6 +182,21 @@ describe('verified-digest cache is authenticated', () => {
     const leakedKey = openVerifiedCache(p);
     assert.equal(await leakedKey.get(digest, fps, 'r/x'), undefined);
     assert.match(leakedKey.problem() ?? '', /mode 644/);
+  });
+});
+
+describe('verified-digest cache entries are bounded', () => {
+  it('a valid entry padded past 64 KiB is a miss, not read', async () => {
+    const p = resolvePaths({ AIONCTL_HOME: join(home.path, 'cache-big') });
+    const cache = openVerifiedCache(p);
+    const digest = `sha256:${'c'.repeat(64)}`;
+    const fps = ['e'.repeat(64)];
+    await cache.put({ digest, fingerprints: fps, identity: 'r/y', signer: 's' });
+    const file = join(p.cache, 'verified', cacheKey(digest, fps, 'r/y'));
+    const text = await readFile(file, 'utf8');
+    assert.equal((await openVerifiedCache(p).get(digest, fps, 'r/y'))?.signer, 's');
+    await writeFile(file, text + ' '.repeat(MAX_CACHE_ENTRY_BYTES));
+    assert.equal(await openVerifiedCache(p).get(digest, fps, 'r/y'), undefined);
   });
 });
 

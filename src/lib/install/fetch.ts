@@ -1,7 +1,6 @@
 /**
- * The install's only contact with artifacts, in small functions over today's primitives (openTarget,
- * verifyAgainstPolicy, copyArtifact, extractPackage), so moving to `pullArtifact` and the policy verifier is a
- * few lines here.
+ * The install's only contact with artifacts, in small functions over the OCI and signing primitives
+ * (openTarget, the policy verifier, copyArtifact, extractPackage).
  */
 import type { AionConfig, AionPaths, Env } from '../config/index.js';
 import { AionError } from '../errors/index.js';
@@ -36,6 +35,34 @@ export interface FetchContext {
   signal?: AbortSignal;
   /** Opens a repository instead of openTarget (the daemon passes its caching opener). */
   openRepository?: (ref: ArtifactReference) => Promise<Target>;
+}
+
+/** What a FetchContext is made from: the caller's options and the loaded project config. */
+export interface FetchContextOptions {
+  env: Env;
+  paths: AionPaths;
+  registry?: ConnectOptions;
+  offline?: boolean;
+  concurrency?: number;
+  signal?: AbortSignal;
+  openRepository?: FetchContext['openRepository'];
+}
+
+export function fetchContext(
+  options: FetchContextOptions,
+  loaded: { config: AionConfig; projectRoot?: string | undefined },
+): FetchContext {
+  return {
+    env: options.env,
+    paths: options.paths,
+    config: loaded.config,
+    ...(loaded.projectRoot ? { baseDir: loaded.projectRoot } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
+    offline: options.offline === true,
+    concurrency: options.concurrency ?? 4,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.openRepository ? { openRepository: options.openRepository } : {}),
+  };
 }
 
 /** Releases a registry target's connections (layouts and the store hold none). */
@@ -124,24 +151,37 @@ export async function readPackageMeta(target: ReadTarget, selector: string, what
  * Verifies `digest` (read from `target`) against the trust policy under the identity of `ref` (the origin, also
  * when `target` is the store's copy). Refuses quarantined digests first (ST013). Returns the signer.
  */
-export async function verifyPackage(
+export function verifyPackage(
   ctx: FetchContext,
   target: ReadTarget,
   ref: ArtifactReference,
   digest: string,
 ): Promise<string> {
-  const { isQuarantined, verifyAgainstPolicy } = await sign();
+  return checkPolicy(ctx, target, ref, digest, true);
+}
+
+/** The policy check; `record`: whether a refusal is recorded in the quarantine. */
+async function checkPolicy(
+  ctx: FetchContext,
+  target: ReadTarget,
+  ref: ArtifactReference,
+  digest: string,
+  record: boolean,
+): Promise<string> {
+  const { isQuarantined, createPolicyVerifier } = await sign();
+  // Before the verifier's own check, which comes after resolving the digest (a round trip to the registry).
   const quarantined = await isQuarantined(ctx.paths.data, digest);
   if (quarantined)
     throw new AionError('ST013', `${quarantined.ref} (${digest}) is quarantined: ${quarantined.reason}`, {
       hint: 'see `aionctl quarantine ls`; remove it only once you trust it again',
     });
-  const result = await verifyAgainstPolicy(target, { ...ref, digest }, ctx.config, {
+  const verifier = createPolicyVerifier(ctx.config, {
     paths: ctx.paths,
     env: ctx.env,
     ...(ctx.baseDir ? { baseDir: ctx.baseDir } : {}),
+    record,
   });
-  return result.signer;
+  return (await verifier.verify(target, { ...ref, digest })).signer;
 }
 
 /**
@@ -174,8 +214,7 @@ export async function storePackage(
 /**
  * Verifies the store's copy of a package; undefined when it does not verify there (a package packed or pulled
  * into the store without the signatures its repository has): the caller then verifies it from the repository,
- * which records a real refusal in the quarantine. The store's failure is not one: its record is withdrawn.
- * (The trust helper's policy verifier takes `quarantine: false`; this goes once install moves to it.)
+ * which records a real refusal in the quarantine. The store's failure is not one: it is not recorded.
  */
 export async function verifyStoreCopy(
   ctx: FetchContext,
@@ -183,14 +222,11 @@ export async function verifyStoreCopy(
   ref: ArtifactReference,
   digest: string,
 ): Promise<string | undefined> {
-  const { isQuarantined, removeFromQuarantine } = await sign();
-  const before = await isQuarantined(ctx.paths.data, digest);
   try {
-    return await verifyPackage(ctx, openStore(name, ctx.env), ref, digest);
+    return await checkPolicy(ctx, openStore(name, ctx.env), ref, digest, false);
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
     if (!code.startsWith('ST') || code === 'ST013' || code === 'ST009') throw err;
-    if (!before) await removeFromQuarantine(ctx.paths.data, digest).catch(() => undefined);
     return undefined;
   }
 }

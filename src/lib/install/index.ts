@@ -22,6 +22,7 @@ import {
 } from './generations.js';
 import {
   type FetchContext,
+  fetchContext,
   inStore,
   listVersions,
   readPackageMeta,
@@ -135,17 +136,7 @@ async function openProject(options: InstallOptions, requireFile: boolean): Promi
     file: loaded.projectFile ?? join(root, PROJECT_FILE),
     exists: loaded.projectFile !== undefined,
     declared: declaredPackages(loaded.config),
-    ctx: {
-      env: options.env,
-      paths: options.paths,
-      config: loaded.config,
-      ...(loaded.projectRoot ? { baseDir: loaded.projectRoot } : {}),
-      ...(options.registry ? { registry: options.registry } : {}),
-      offline: options.offline === true,
-      concurrency: options.concurrency ?? 4,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.openRepository ? { openRepository: options.openRepository } : {}),
-    },
+    ctx: fetchContext(options, loaded),
   };
 }
 

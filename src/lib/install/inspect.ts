@@ -7,7 +7,7 @@ import { AionError } from '../errors/index.js';
 import { type ImageIndex, LayoutTarget, openStore, REF_NAME, storeRoot } from '../oci/index.js';
 import type { ConnectOptions } from '../oci/registry/index.js';
 import { satisfiesRange, sortVersionsDescending } from '../resolve/index.js';
-import { type FetchContext, inStore, listVersions, Sources, verifyPackage } from './fetch.js';
+import { fetchContext, inStore, listVersions, Sources, verifyPackage } from './fetch.js';
 import { installedDigests, installedPackageDir } from './generations.js';
 import { LOCKFILE, type Lockfile, lockfilePath, readLockfile } from './lockfile.js';
 import { declaredPackages, openableRef } from './project.js';
@@ -29,15 +29,7 @@ async function openLocked(options: InspectOptions, lockRequired = true) {
     throw new AionError('LC008', `nothing is installed: no ${LOCKFILE} in ${root}`, {
       hint: `declare packages in ${PROJECT_FILE} and run \`aionctl install\``,
     });
-  const ctx: FetchContext = {
-    env: options.env,
-    paths: options.paths,
-    config: loaded.config,
-    ...(loaded.projectRoot ? { baseDir: loaded.projectRoot } : {}),
-    ...(options.registry ? { registry: options.registry } : {}),
-    offline: options.offline === true,
-    concurrency: 4,
-  };
+  const ctx = fetchContext(options, loaded);
   return { loaded, root, lockPath, lock: lock ?? { lockfileVersion: 1, packages: {} }, ctx };
 }
 

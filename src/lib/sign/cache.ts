@@ -35,6 +35,23 @@ export interface CacheLocation {
 }
 
 export const CACHE_KEY_FILE = 'verified-cache.key';
+/** An entry is a few hundred bytes; a bigger file is not one of ours and is not read (a miss). */
+export const MAX_CACHE_ENTRY_BYTES = 64 * 1024;
+
+/** The text of a file of at most `limit` bytes; undefined when missing, unreadable or bigger. */
+async function readSmallFile(path: string, limit: number): Promise<string | undefined> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+    const buffer = Buffer.alloc(limit + 1);
+    const { bytesRead } = await handle.read(buffer, 0, limit + 1, 0);
+    return bytesRead > limit ? undefined : buffer.toString('utf8', 0, bytesRead);
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close();
+  }
+}
 
 /** The file name of an entry (exported for tests that forge entries). */
 export function cacheKey(digest: string, fingerprints: string[], identity: string): string {
@@ -124,8 +141,10 @@ export function openVerifiedCache(location: CacheLocation, options: { uid?: numb
       const key = await prepare();
       if (!key) return undefined;
       let entry: CacheEntry & { mac?: string };
+      const text = await readSmallFile(join(dir, cacheKey(digest, fingerprints, identity)), MAX_CACHE_ENTRY_BYTES);
+      if (text === undefined) return undefined;
       try {
-        entry = JSON.parse(await readFile(join(dir, cacheKey(digest, fingerprints, identity)), 'utf8')) as CacheEntry;
+        entry = JSON.parse(text) as CacheEntry;
       } catch {
         return undefined;
       }

@@ -116,6 +116,7 @@ export {
   type CacheEntry,
   cacheKey,
   type CacheLocation,
+  MAX_CACHE_ENTRY_BYTES,
   openVerifiedCache,
   type VerifiedCache,
 } from './cache.js';

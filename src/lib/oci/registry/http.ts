@@ -13,14 +13,24 @@ import { type Challenge, parseChallenges, parseRetryAfter } from './challenge.js
 import type { Credential } from './credentials.js';
 
 // undici's Agent and its request API, without undici's index: the index also loads fetch, WebSocket, the cache,
-// mocks and more (110 modules; these two need 25), which every push and pull paid for at start-up. The request
-// function is the one undici's own `request(url, opts)` wraps (it dispatches through `this`).
+// mocks and more (110 modules; these two need 25; ~3x less load time), which every push and pull paid for at
+// start-up. The request function is the one undici's own `request(url, opts)` wraps (it dispatches through
+// `this`). These are internal paths (undici has no `exports` map to forbid them): should a later undici move them,
+// the public index is loaded instead, so an upgrade costs start-up time, never a broken client.
+type ApiRequest = (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
 const undiciRequire = createRequire(import.meta.url);
-const Agent = undiciRequire('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
-const apiRequest = undiciRequire('undici/lib/api/api-request.js') as (
-  this: Dispatcher,
-  options: Dispatcher.RequestOptions,
-) => Promise<Dispatcher.ResponseData>;
+const { Agent, apiRequest } = ((): { Agent: typeof UndiciAgent; apiRequest: ApiRequest } => {
+  try {
+    const agent = undiciRequire('undici/lib/dispatcher/agent.js') as unknown;
+    const api = undiciRequire('undici/lib/api/api-request.js') as unknown;
+    if (typeof agent === 'function' && typeof api === 'function')
+      return { Agent: agent as typeof UndiciAgent, apiRequest: api as ApiRequest };
+  } catch {
+    // moved or renamed: the index below
+  }
+  const undici = undiciRequire('undici') as typeof import('undici');
+  return { Agent: undici.Agent, apiRequest: undici.Dispatcher.prototype.request as ApiRequest };
+})();
 
 interface RequestOptions extends Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> {
   method: Dispatcher.HttpMethod;
@@ -130,17 +140,20 @@ export function deadlineError(url: string, ms: number, cause?: unknown): AionErr
   });
 }
 
-/** Reads a whole response body, refusing (RG040) more than `limit` bytes, declared or sent. */
+/**
+ * Reads a whole response body, refusing more than `limit` bytes, declared or sent: RG040 by default, or the error
+ * `tooBig` makes (given the declared size when that was over).
+ */
 export async function readCapped(
   body: AsyncIterable<unknown> & { destroy(): unknown; dump?: () => Promise<void> },
   declared: string | undefined,
   limit: number,
   what: string,
-): Promise<Buffer> {
-  const tooBig = (size?: number) =>
+  tooBig: (size?: number) => AionError = (size) =>
     new AionError('RG040', `${what} is ${size === undefined ? 'over' : `${size} bytes, over`} the ${limit}-byte cap`, {
       hint: 'the registry (or a proxy) sent far more than such a response ever needs; refusing it',
-    });
+    }),
+): Promise<Buffer> {
   const size = Number(declared ?? Number.NaN);
   if (size > limit) {
     body.destroy();

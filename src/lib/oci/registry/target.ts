@@ -85,27 +85,17 @@ function withDigest(location: string, digest: string): string {
   return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
 }
 
-async function readLimited(response: HttpResponse, limit: number, what: string): Promise<Buffer> {
-  const declared = Number(response.headers['content-length'] ?? Number.NaN);
-  if (declared > limit) {
-    await response.body.dump();
-    throw new AionError('RG010', `${what} is ${declared} bytes, over the ${limit}-byte limit`, {
-      hint: 'manifests over 4 MiB are refused (distribution-spec); this is not an aionctl package manifest',
-    });
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of response.body) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      response.body.destroy();
-      throw new AionError('RG010', `${what} is over the ${limit}-byte limit`, {
-        hint: 'manifests over 4 MiB are refused (distribution-spec)',
-      });
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** A manifest body, refused (RG010) over `limit` bytes as the distribution-spec allows. */
+function readManifestBody(response: HttpResponse, limit: number, what: string): Promise<Buffer> {
+  return readCapped(response.body, response.headers['content-length'], limit, what, (size) =>
+    size === undefined
+      ? new AionError('RG010', `${what} is over the ${limit}-byte limit`, {
+          hint: 'manifests over 4 MiB are refused (distribution-spec)',
+        })
+      : new AionError('RG010', `${what} is ${size} bytes, over the ${limit}-byte limit`, {
+          hint: 'manifests over 4 MiB are refused (distribution-spec); this is not an aionctl package manifest',
+        }),
+  );
 }
 
 /** Reads up to `size` bytes from an async iterator of buffers, carrying the remainder over. */
@@ -354,7 +344,7 @@ export class RegistryTarget implements Target {
       try {
         const bytes =
           kind === 'manifest'
-            ? await readLimited(response, limit, what)
+            ? await readManifestBody(response, limit, what)
             : await readCapped(response.body, response.headers['content-length'], limit, what);
         return { response, bytes };
       } catch (err) {
