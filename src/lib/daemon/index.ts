@@ -24,6 +24,7 @@ export {
   daemonStatus,
   type DaemonRecord,
   ensurePrivateDir,
+  isDaemonPid,
   pidAlive,
   probe,
   readRecord,
