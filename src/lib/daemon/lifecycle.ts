@@ -4,7 +4,7 @@
  * is asked to exit and replaced; `start` returns once the new daemon answers /healthz.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import lockfile from 'proper-lockfile';
 import type { Env } from '../config/index.js';
@@ -212,7 +212,7 @@ export async function startDaemon(options: LifecycleOptions): Promise<StartResul
       rmSync(paths.socket, { force: true });
       rmSync(paths.record, { force: true });
     }
-    checkPrivateDir(paths.stateDir);
+    mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 }); // logs: private when created here
     const errFile = `${paths.log}.stderr`;
     const fd = openSync(errFile, 'w', 0o600);
     const child = spawn(options.nodePath, ['--no-warnings', DAEMON_MAIN], {
