@@ -8,10 +8,10 @@
  *   (distribution 2.8.2) sends one on manifests but none on tag lists, so the TTL is what bounds staleness there.
  * Verification results by (digest, key fingerprints, identity) live next to it (`verified`), filled by /v1/verify.
  */
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Descriptor, FetchedManifest, ReadOptions, Target } from '../lib/oci/index.js';
 import { LruCache } from '../lib/daemon/lru.js';
+import { sha256 } from '../lib/oci/digest.js';
 import { AionError } from '../lib/errors/index.js';
 import type { CacheStats } from '../lib/daemon/types.js';
 
@@ -112,7 +112,7 @@ export class RegistryCache {
           chunks.push(chunk as Buffer);
         }
         const bytes = Buffer.concat(chunks);
-        const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+        const actual = sha256(bytes);
         if (size !== descriptor.size || actual !== descriptor.digest)
           throw new AionError(
             'RG009',

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { selfIdentity } from './identity.js';
-import { daemonPaths } from './paths.js';
+import { checkPrivateDir, daemonPaths } from './paths.js';
 import { INPUT_ERROR_CODE, INPUT_ERROR_HINT, inputErrorMessage } from '../run/input.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -193,6 +193,10 @@ export async function fastRun(argv: readonly string[], env: Env, cwd: string, io
     });
     return 7;
   };
+  // The run body carries this process's whole environment: hand it only to a socket in our own 0700 dir (the same
+  // check the daemon made when it started), never to one another user planted in a shared /tmp.
+  const unsafe = checkPrivateDir(paths.dir, false);
+  if (unsafe) return notRunning(`the socket dir ${unsafe.dir} is unsafe: ${unsafe.problem}`);
   let record: { version?: string; buildId?: string; socket?: string };
   try {
     record = JSON.parse(readFileSync(paths.record, 'utf8')) as typeof record;

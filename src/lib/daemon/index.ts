@@ -1,6 +1,5 @@
 /** The aionctl daemon: lifecycle, client, paths and the types the run library and the server share. */
 import type { Env } from '../config/index.js';
-import { daemonPaths } from './paths.js';
 export {
   type CacheStats,
   type DaemonStatus,
@@ -14,19 +13,17 @@ export {
   type Runner,
   type RunRequest,
 } from './types.js';
-export { DaemonClient, answerError } from './client.js';
+export { DaemonClient } from './client.js';
 export { daemonPaths, checkPrivateDir, type DaemonPaths, MAX_SOCKET_PATH } from './paths.js';
 export { selfIdentity } from './identity.js';
-export { daemonSettings, DAEMON_DEFAULTS, type DaemonSettings } from './config.js';
+export { daemonSettings, type DaemonSettings } from './config.js';
 export {
-  cleanStale,
   daemonLogs,
   daemonStatus,
   type DaemonRecord,
-  ensurePrivateDir,
+  isDaemonPid,
   pidAlive,
   probe,
-  readRecord,
   startDaemon,
   type StartResult,
   type StatusResult,
@@ -53,17 +50,4 @@ export async function runForeground(options: {
       for (const signal of ['SIGTERM', 'SIGINT'] as const) options.signals?.on(signal, () => void server.stop(signal));
     }, reject);
   });
-}
-
-export type DaemonMode = 'auto' | 'off' | 'require';
-
-/** AIONCTL_DAEMON=auto|off|require (default auto); anything else is auto. */
-export function daemonMode(env: Env, noDaemonFlag = false): DaemonMode {
-  if (noDaemonFlag) return 'off';
-  const v = env.AIONCTL_DAEMON;
-  return v === 'off' || v === 'require' ? v : 'auto';
-}
-
-export function socketPathFor(env: Env): string {
-  return daemonPaths(env).socket;
 }

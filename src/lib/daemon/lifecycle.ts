@@ -3,8 +3,8 @@
  * proper-lockfile lock; a stale socket or pid record (process gone) is cleaned; a daemon of another version or build
  * is asked to exit and replaced; `start` returns once the new daemon answers /healthz.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import lockfile from 'proper-lockfile';
 import type { Env } from '../config/index.js';
@@ -58,6 +58,25 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Whether `pid` is alive AND runs a daemon entry (`…/daemon/main.js`): a pid record left by a crashed daemon may
+ * name a pid the system has since given to an unrelated process, which must never be signalled.
+ */
+export function isDaemonPid(pid: number): boolean {
+  if (!pidAlive(pid)) return false;
+  let args: string;
+  try {
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    try {
+      args = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8', timeout: 2000 });
+    } catch {
+      return false;
+    }
+  }
+  return /daemon[/\\]main\.js(?:\s|$)/.test(args);
+}
+
 /** Checks the runtime dir (LC030 when unsafe). */
 export function ensurePrivateDir(paths: DaemonPaths): void {
   const problem = checkPrivateDir(paths.dir);
@@ -91,7 +110,10 @@ export async function probe(paths: DaemonPaths, timeoutMs = 2000): Promise<Healt
   }
 }
 
-/** Removes a socket nobody listens on and a pid record whose process is gone. Returns what it removed. */
+/**
+ * Removes a socket nobody listens on and a pid record whose process is gone (or is no daemon: a reused pid).
+ * Returns what it removed.
+ */
 export async function cleanStale(paths: DaemonPaths): Promise<string[]> {
   const removed: string[] = [];
   const record = readRecord(paths);
@@ -99,7 +121,7 @@ export async function cleanStale(paths: DaemonPaths): Promise<string[]> {
     rmSync(paths.socket, { force: true });
     removed.push(paths.socket);
   }
-  if (record && !pidAlive(record.pid)) {
+  if (record && !isDaemonPid(record.pid)) {
     rmSync(paths.record, { force: true });
     removed.push(paths.record);
   }
@@ -183,14 +205,14 @@ export async function startDaemon(options: LifecycleOptions): Promise<StartResul
     }
     await cleanStale(paths);
     const record = readRecord(paths);
-    if (record && pidAlive(record.pid) && record.pid !== replacedPid) {
+    if (record && record.pid !== replacedPid && isDaemonPid(record.pid)) {
       // A live process that does not answer: wedged. Replace it.
       await retire(paths, record.pid, 2000);
       replacedPid = record.pid;
       rmSync(paths.socket, { force: true });
       rmSync(paths.record, { force: true });
     }
-    checkPrivateDir(paths.stateDir);
+    mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 }); // logs: private when created here
     const errFile = `${paths.log}.stderr`;
     const fd = openSync(errFile, 'w', 0o600);
     const child = spawn(options.nodePath, ['--no-warnings', DAEMON_MAIN], {
@@ -235,7 +257,7 @@ export async function stopDaemon(options: { env: Env; timeoutMs?: number }): Pro
   const paths = daemonPaths(options.env);
   const health = await probe(paths);
   const record = readRecord(paths);
-  const pid = health?.pid ?? (record && pidAlive(record.pid) ? record.pid : undefined);
+  const pid = health?.pid ?? (record && isDaemonPid(record.pid) ? record.pid : undefined);
   if (pid !== undefined) await retire(paths, pid, options.timeoutMs ?? 30_000);
   const cleaned = await cleanStale(paths);
   return { stopped: pid !== undefined, ...(pid !== undefined ? { pid } : {}), cleaned };
