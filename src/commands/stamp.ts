@@ -127,8 +127,11 @@ Exit codes: 0 done or clean; 1 --check found files to stamp, or two files share 
   async run(): Promise<StampRunResult> {
     const { argv, flags } = await this.parse(Stamp);
     const cwd = process.cwd();
-    // `git config user.name` runs while the configuration loads; not at all when --owner decides every owner.
-    const ownerGuess = flags.owner === undefined ? defaultOwner(cwd, process.env) : undefined;
+    // `git config user.name` runs while the configuration loads; not at all when --owner decides every owner, nor
+    // for a plain --check: whether a file is current never depends on the default owner (a block that lacks the
+    // field is stale whatever its value), only the text a --diff shows and the hash --json reports do.
+    const needsOwner = flags.owner === undefined && (!flags.check || flags.diff || this.jsonEnabled());
+    const ownerGuess = needsOwner ? defaultOwner(cwd, process.env) : undefined;
     const loaded = await loadConfig(cwd, resolvePaths(process.env).config);
     const stampConfig: StampConfig = loaded.config.stamp ?? {};
     const defaults = fieldDefaults(stampConfig);

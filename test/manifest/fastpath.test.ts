@@ -225,28 +225,12 @@ describe('validate: the fast YAML path (issue 15)', { timeout: 600_000 }, () => 
 
   it('reads every YAML file of the repository and every snippet exactly as the yaml library, or declines', () => {
     const texts = [...yamlFiles(REPO_ROOT).map((f) => readFileSync(f, 'utf8')), ...SNIPPETS];
-    let taken = 0;
-    for (const text of texts) {
-      const fast = fastYaml(text, MAX_DEPTH);
-      if (!fast.ok) continue;
-      taken++;
-      const reference = slow(text);
-      assert.equal(reference.errors, 0, `the fast path accepted a document the yaml library rejects:\n${text}`);
-      assert.deepEqual(fast.data, reference.data, text);
-    }
+    const taken = agreeOrDecline(texts);
     assert.ok(taken >= 20, `the fast path took only ${taken} documents`);
   });
 
   it('agrees with the yaml library on 20,000 random documents of tricky tokens (or declines them)', () => {
-    let taken = 0;
-    for (const text of fuzzDocuments(20_000, 15)) {
-      const fast = fastYaml(text, MAX_DEPTH);
-      if (!fast.ok) continue;
-      taken++;
-      const reference = slow(text);
-      assert.equal(reference.errors, 0, `the fast path accepted a document the yaml library rejects:\n${text}`);
-      assert.deepEqual(fast.data, reference.data, text);
-    }
+    const taken = agreeOrDecline(fuzzDocuments(20_000, 15));
     assert.ok(taken >= 500, `the fast path took only ${taken} documents`);
   });
 
@@ -427,3 +411,17 @@ describe('validate: the fast YAML path (issue 15)', { timeout: 600_000 }, () => 
     );
   });
 });
+
+/** Asserts the fast path reads each document it takes exactly as the yaml library does; returns how many it took. */
+function agreeOrDecline(texts: Iterable<string>): number {
+  let taken = 0;
+  for (const text of texts) {
+    const fast = fastYaml(text, MAX_DEPTH);
+    if (!fast.ok) continue;
+    taken++;
+    const reference = slow(text);
+    assert.equal(reference.errors, 0, `the fast path accepted a document the yaml library rejects:\n${text}`);
+    assert.deepEqual(fast.data, reference.data, text);
+  }
+  return taken;
+}

@@ -131,6 +131,25 @@ describe('stamp reasons and defaults (issue 9.6, 9 defaults)', () => {
     const owner = /^# owner: (.*)$/m.exec(await readFile(join(plain, 'b.py'), 'utf8'))?.[1];
     assert.equal(owner, userInfo().username);
   });
+
+  it('a plain --check never asks git for the owner; --check --diff still does', async () => {
+    const dir = await tree({ 'a.py': 'a = 1\n', 'b.py': 'b = 1\n' });
+    execFileSync('git', ['init', '-q'], { cwd: dir });
+    execFileSync('git', ['config', 'user.name', 'Ada Lovelace'], { cwd: dir });
+    const trace = join(dir, '..', `trace${n}`);
+    const traced = (args: string[]) => runCli(['stamp', ...args], { cwd: dir, env: { ...env(), GIT_TRACE: trace } });
+    assert.equal((await traced(['a.py'])).code, 0);
+    assert.match(await readFile(trace, 'utf8'), /config --get user\.name/);
+    await writeFile(trace, '');
+    const check = await traced(['--check', '.']);
+    assert.equal(check.code, 1, check.stderr);
+    assert.match(check.stdout, /^b\.py: would stamp/m);
+    assert.match(check.stdout, /check: 2 files: 1 to stamp, 1 up to date/);
+    assert.doesNotMatch(await readFile(trace, 'utf8'), /user\.name/);
+    const diff = await traced(['--check', '--diff', 'b.py']);
+    assert.match(diff.stdout, /^\+# owner: Ada Lovelace$/m);
+    assert.match(await readFile(trace, 'utf8'), /config --get user\.name/);
+  });
 });
 
 describe('stamp values cannot leave the comment (issue 10.4)', () => {

@@ -248,6 +248,21 @@ describe('stat cache', () => {
     assert.equal(other.summary['would-stamp'], 10);
   });
 
+  it('the defaults are not part of the key: a --check that knows no default owner reuses the cache', async () => {
+    const dir = await mixedTree(10);
+    await run(dir, { check: false, threads: 1 });
+    const cacheDir = join(root.path, `cache${++n}`);
+    await cached(dir, cacheDir, later);
+    const notes: string[] = [];
+    const noOwner = await run(dir, {
+      threads: 1,
+      context: fixedContext({ defaults: {} }),
+      cache: { dir: cacheDir, version: '1.0.0-test', debug: (l) => notes.push(l), now: later },
+    });
+    assert.match(notes.join('\n'), /stamp cache: 10 of 13 /);
+    assert.equal(noOwner.summary.unchanged, 10);
+  });
+
   it('CLI: --no-cache writes no cache; --debug notes a corrupt cache and the check still runs', async () => {
     const dir = await mixedTree(5);
     const home = join(root.path, `home${++n}`);

@@ -14,27 +14,15 @@
 import { lstat, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { AionError, fsError } from '../errors/index.js';
+import type { AionctlConfig } from '../manifest/types.generated.js';
 
 export const PROJECT_FILE = '.aionctl.yaml';
 export const USER_CONFIG_FILE = 'config.yaml';
 /** Config files are small: anything bigger is refused before parsing. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-/** Stamp defaults a project may set. */
-export interface StampConfig {
-  owner?: string;
-  author?: string;
-  copyright?: string;
-  description?: string;
-  version?: string;
-  runtime_language_hint?: string;
-  /** Default lifecycle for new blocks: active, draft, deprecated or archived. */
-  lifecycle?: string;
-  state_contract?: string;
-  meta_type?: string;
-  /** Globs (gitignore-like, relative to the project root) never stamped or checked. */
-  ignore?: string[];
-}
+/** Stamp defaults a project may set (the `stamp` section of manifests/aionctl-config.schema.json). */
+export type StampConfig = NonNullable<AionctlConfig['stamp']>;
 
 export interface TrustRule {
   /** Glob over `registry/repository` (e.g. `registry.example/team/*`). */
@@ -48,17 +36,8 @@ export interface TrustRule {
   source?: string;
 }
 
-export interface DaemonConfig {
-  idleTimeoutMs?: number;
-  maxQueue?: number;
-  cacheBytes?: number;
-  workers?: number;
-  recycleRuns?: number;
-  recycleRssBytes?: number;
-  recycleCheckEvery?: number;
-  gpuRefreshMs?: number;
-  moduleCacheBytes?: number;
-}
+/** Settings of the background daemon (the `daemon` section of the config schema). */
+export type DaemonConfig = NonNullable<AionctlConfig['daemon']>;
 
 /** The merged configuration (shape enforced by manifests/aionctl-config.schema.json). */
 export interface AionConfig {

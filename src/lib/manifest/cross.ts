@@ -10,7 +10,7 @@ import type { Diagnostic } from './diagnostics.js';
 import type { ErrorCode } from '../errors/index.js';
 import type { ManifestKind } from './kinds.js';
 import { checkUserSchema, userSchemaValidator } from './schema-cache.js';
-import type { PathSegment, SourceDocument } from './source.js';
+import { nestingDepth, type PathSegment, type SourceDocument } from './source.js';
 
 // semver is loaded only for a package that declares dependencies (loading all of it costs a cold start ~20 ms).
 const require = createRequire(import.meta.url);
@@ -281,32 +281,6 @@ function wasmModuleState(file: string): 'missing' | 'not-file' | 'no-header' | '
   } finally {
     closeSync(fd);
   }
-}
-
-/**
- * Depth of a JSON value, iteratively (a 5,000-deep schema must not overflow the stack); stops past `cap`. Collects
- * the `$ref`/`$dynamicRef` strings (and nested `$id`s) met on the way (the caller decides whether the schema needs compiling).
- */
-function nestingDepth(value: unknown, cap: number, refs: string[] = []): number {
-  let max = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (item === null || typeof item !== 'object') continue;
-    if (depth > max) max = depth;
-    if (max > cap) return max;
-    if (Array.isArray(item)) {
-      for (const child of item) stack.push([child, depth + 1]);
-      continue;
-    }
-    for (const [key, child] of Object.entries(item as object)) {
-      if ((key === '$ref' || key === '$dynamicRef') && typeof child === 'string') refs.push(child);
-      // A nested $id changes what its references resolve against: such schemas are compiled to be checked.
-      else if (key === '$id' && depth > 1) refs.push(`$id:${String(child)}`);
-      stack.push([child, depth + 1]);
-    }
-  }
-  return max;
 }
 
 /** A `#/json/pointer` reference that resolves inside the schema itself (the common case needs no compiling). */

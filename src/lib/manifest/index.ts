@@ -23,7 +23,6 @@ export {
   userSchemaValidator,
   validatorCacheStats,
 } from './schema-cache.js';
-export { fastYaml, type FastYamlResult } from './fast-yaml.js';
 export {
   MAX_ALIASES,
   MAX_DEPTH,

@@ -70,16 +70,26 @@ export function readManifestText(file: string): string {
   }
 }
 
-function depthOf(value: unknown): number {
-  // Iterative, so a hostile document cannot overflow the stack here either.
+/**
+ * Depth of a parsed value, iteratively (a hostile document cannot overflow the stack); stops past `cap`. Collects the
+ * `$ref`/`$dynamicRef` strings (and nested `$id`s) met on the way into `refs` (cross.ts: does a schema need compiling).
+ */
+export function nestingDepth(value: unknown, cap: number, refs?: string[]): number {
   let max = 0;
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length > 0) {
     const [item, depth] = stack.pop()!;
     if (item === null || typeof item !== 'object') continue;
     if (depth > max) max = depth;
-    if (max > MAX_DEPTH) return max;
-    for (const child of Object.values(item as object)) stack.push([child, depth + 1]);
+    if (max > cap) return max;
+    for (const [key, child] of Object.entries(item as object)) {
+      if (refs) {
+        if ((key === '$ref' || key === '$dynamicRef') && typeof child === 'string') refs.push(child);
+        // A nested $id changes what its references resolve against: such schemas are compiled to be checked.
+        else if (key === '$id' && depth > 1) refs.push(`$id:${String(child)}`);
+      }
+      stack.push([child, depth + 1]);
+    }
   }
   return max;
 }
@@ -222,7 +232,7 @@ export function parseWithPositions(file: string, text: string): { source?: Sourc
       ],
     };
   }
-  if (depthOf(data) > MAX_DEPTH) {
+  if (nestingDepth(data, MAX_DEPTH) > MAX_DEPTH) {
     return {
       diagnostics: [
         { file, line: 1, col: 1, code: 'SC009', message: `document nests deeper than ${MAX_DEPTH} levels` },

@@ -24,7 +24,7 @@ import type { VerifiedFile } from './process.js';
  * close to the run that verified it (racily clean: an edit in the same clock tick keeps both) is read again.
  *
  * The file is disposable: written atomically (temp + rename), versioned, keyed by everything besides the file that
- * decides whether a file is current (the stamp rules, aionctl's version, the field defaults and overrides), and
+ * decides whether a file is current (the stamp rules, aionctl's version, the field overrides), and
  * ignored, never trusted, when it is corrupt, foreign or of another version.
  */
 export const CACHE_FORMAT = 'aionctl-stamp-stat-cache';
@@ -184,9 +184,13 @@ function msg(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 }
 
-/** Everything besides the file that decides whether it is current. `now` does not: a current file keeps its time. */
+/**
+ * Everything besides the file that decides whether it is current. `now` does not: a current file keeps its time.
+ * Nor do the defaults: they only fill fields a block lacks, and such a block is never current whatever they are
+ * (so `stamp --check`, which does not look up the default owner, shares the cache of `stamp`).
+ */
 function cacheKey(version: string, context: StampContext): string {
-  const inputs = { rules: RULES, version, defaults: context.defaults, overrides: context.overrides };
+  const inputs = { rules: RULES, version, overrides: context.overrides };
   return createHash('sha256').update(canonicalJson(inputs)).digest('hex');
 }
 
