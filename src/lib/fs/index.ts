@@ -60,3 +60,18 @@ export async function ensureDir(path: string, mode = 0o755): Promise<void> {
     throw fsError(err, path, 'write');
   }
 }
+
+/**
+ * A small file we wrote (a cache entry, a record) read with a bound: its text, or `undefined` when it holds more
+ * than `limit` bytes (a planted or runaway file is never read whole). File-system errors are thrown as is.
+ */
+export async function readSmallFile(path: string, limit: number): Promise<string | undefined> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    const { bytesRead } = await handle.read(buffer, 0, limit + 1, 0);
+    return bytesRead > limit ? undefined : buffer.toString('utf8', 0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}

@@ -12,7 +12,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, lstat, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureDir, writeFileAtomic } from '../fs/index.js';
+import { ensureDir, readSmallFile, writeFileAtomic } from '../fs/index.js';
 
 export interface CacheEntry {
   digest: string;
@@ -39,20 +39,6 @@ export const CACHE_KEY_FILE = 'verified-cache.key';
 export const MAX_CACHE_ENTRY_BYTES = 64 * 1024;
 
 /** The text of a file of at most `limit` bytes; undefined when missing, unreadable or bigger. */
-async function readSmallFile(path: string, limit: number): Promise<string | undefined> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-    const buffer = Buffer.alloc(limit + 1);
-    const { bytesRead } = await handle.read(buffer, 0, limit + 1, 0);
-    return bytesRead > limit ? undefined : buffer.toString('utf8', 0, bytesRead);
-  } catch {
-    return undefined;
-  } finally {
-    await handle?.close();
-  }
-}
-
 /** The file name of an entry (exported for tests that forge entries). */
 export function cacheKey(digest: string, fingerprints: string[], identity: string): string {
   return createHash('sha256')
@@ -141,7 +127,10 @@ export function openVerifiedCache(location: CacheLocation, options: { uid?: numb
       const key = await prepare();
       if (!key) return undefined;
       let entry: CacheEntry & { mac?: string };
-      const text = await readSmallFile(join(dir, cacheKey(digest, fingerprints, identity)), MAX_CACHE_ENTRY_BYTES);
+      const text = await readSmallFile(
+        join(dir, cacheKey(digest, fingerprints, identity)),
+        MAX_CACHE_ENTRY_BYTES,
+      ).catch(() => undefined);
       if (text === undefined) return undefined;
       try {
         entry = JSON.parse(text) as CacheEntry;

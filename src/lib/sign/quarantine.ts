@@ -3,10 +3,10 @@
  * record (reference, digest, error code and reason) is kept under `resolvePaths().data/quarantine` so
  * `aionctl quarantine ls` can show what was refused and why, and `quarantine rm` forgets it.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AionError } from '../errors/index.js';
-import { ensureDir, writeFileAtomic } from '../fs/index.js';
+import { ensureDir, readSmallFile, writeFileAtomic } from '../fs/index.js';
 
 export interface QuarantineRecord {
   ref: string;
@@ -17,6 +17,15 @@ export interface QuarantineRecord {
 }
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** A record is a few hundred bytes; a larger file is not ours and is not read whole. */
+const MAX_RECORD_BYTES = 64 * 1024;
+
+/** The record's fields as strings (a hand-edited or planted file cannot put objects into messages). */
+function recordFrom(text: string, digest: string): QuarantineRecord {
+  const raw = JSON.parse(text) as Record<string, unknown> | null;
+  const field = (name: string) => (typeof raw?.[name] === 'string' ? (raw[name] as string).slice(0, 2048) : '');
+  return { ref: field('ref'), digest, code: field('code') || 'ST013', reason: field('reason'), at: field('at') };
+}
 
 export function quarantineDir(dataDir: string): string {
   return join(dataDir, 'quarantine');
@@ -43,7 +52,8 @@ export async function listQuarantine(dataDir: string): Promise<QuarantineRecord[
   const out: QuarantineRecord[] = [];
   for (const name of names.filter((n) => /^[a-f0-9]{64}\.json$/.test(n)).sort()) {
     try {
-      out.push(JSON.parse(await readFile(join(dir, name), 'utf8')) as QuarantineRecord);
+      const text = await readSmallFile(join(dir, name), MAX_RECORD_BYTES);
+      if (text !== undefined) out.push(recordFrom(text, `sha256:${name.slice(0, 64)}`));
     } catch {
       // a broken record is skipped, not fatal
     }
@@ -54,17 +64,18 @@ export async function listQuarantine(dataDir: string): Promise<QuarantineRecord[
 export async function isQuarantined(dataDir: string, digest: string): Promise<QuarantineRecord | undefined> {
   if (!DIGEST.test(digest)) return undefined;
   const path = join(quarantineDir(dataDir), `${digest.slice(7)}.json`);
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readSmallFile(path, MAX_RECORD_BYTES);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     // Unreadable record: still quarantined (fail closed).
     return { ref: '', digest, code: 'ST013', reason: `unreadable quarantine record ${path}`, at: '' };
   }
+  if (text === undefined)
+    return { ref: '', digest, code: 'ST013', reason: `oversized quarantine record ${path}`, at: '' };
   try {
-    const record = JSON.parse(text) as QuarantineRecord;
-    return { ...record, digest };
+    return recordFrom(text, digest);
   } catch {
     return { ref: '', digest, code: 'ST013', reason: `broken quarantine record ${path}`, at: '' };
   }
