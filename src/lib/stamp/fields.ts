@@ -46,7 +46,7 @@ export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 export const HASH_RE = /^[0-9a-f]{64}$/;
 
 /** Fields whose text is always double-quoted: PyYAML reads a bare ISO date as a datetime, digits as numbers. */
-const ALWAYS_QUOTED: ReadonlySet<string> = new Set([
+export const ALWAYS_QUOTED: ReadonlySet<string> = new Set([
   'metadata_version',
   'protocol_version',
   'schema_version',
@@ -127,7 +127,7 @@ export function renderValue(key: string, value: unknown): string {
 }
 
 /** Printable ASCII without `"` and `\`: JSON quotes it as is, so the quoted text is `"` + value + `"`. */
-const QUOTES_AS_IS = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+export const QUOTES_AS_IS = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /**
  * Does `text` hold the value as `renderValue` writes it, starting at `pos`? Returns the offset past it, or -1.

@@ -8,6 +8,8 @@ const UNSEALED = new Set(['hash', 'last_modified_at']);
 const SEALED_KNOWN = FIELD_ORDER.filter((k) => !UNSEALED.has(k)).sort(byCodeUnit);
 /** `"key":` of each, so the header is built without stringifying keys per file. */
 const SEALED_KNOWN_PREFIX = SEALED_KNOWN.map((k) => `${JSON.stringify(k)}:`);
+/** Where each of them is in FIELD_ORDER. */
+const SEALED_KNOWN_INDEX = SEALED_KNOWN.map((k) => FIELD_ORDER.indexOf(k));
 
 /**
  * The body as hashed: the file without BOM and block (preamble + the text after the block, leading blank lines
@@ -69,12 +71,29 @@ export function stampHash(fields: Fields, body: string): string {
  * copying or decoding the body. Only for bodies with no CR (nothing to normalize but the trailing whitespace).
  */
 export function stampHashOfBytes(fields: Fields, bytes: Uint8Array, preambleEnd: number, restStart: number): string {
+  return hashWithHeader(sealedHeader(fields), bytes, preambleEnd, restStart);
+}
+
+/**
+ * The sealed header of a block of exactly the known fields, from their values in FIELD_ORDER, when each value's
+ * JSON text is the value in quotes (printable ASCII without quote or backslash): what `sealedHeader` gives then.
+ */
+export function sealedHeaderOfPlain(values: readonly string[]): string {
+  let out = '{';
+  for (let i = 0; i < SEALED_KNOWN_INDEX.length; i++) {
+    out += `${i === 0 ? '' : ','}${SEALED_KNOWN_PREFIX[i]!}"${values[SEALED_KNOWN_INDEX[i]!]!}"`;
+  }
+  return `${out}}\n`;
+}
+
+/** `stampHashOfBytes` with the sealed header given as text. */
+export function hashWithHeader(header: string, bytes: Uint8Array, preambleEnd: number, restStart: number): string {
   let end = bytes.length;
   while (end > restStart && isTrimmed(bytes[end - 1]!)) end--;
   let pre = preambleEnd;
   // Trailing whitespace is trimmed from the joined body: with nothing after the block it eats into the preamble.
   if (end === restStart) while (pre > 0 && isTrimmed(bytes[pre - 1]!)) pre--;
-  const hash = createHash('sha256').update(sealedHeader(fields), 'utf8');
+  const hash = createHash('sha256').update(header, 'utf8');
   if (pre > 0) hash.update(bytes.subarray(0, pre));
   if (end > restStart) hash.update(bytes.subarray(restStart, end));
   return hash.update(LF).digest('hex');

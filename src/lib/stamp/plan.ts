@@ -51,7 +51,7 @@ export type Plan =
     };
 
 export const MAX_BYTES = 16 * 1024 * 1024;
-const GENERATED = /Code generated .* DO NOT EDIT\.|@generated/;
+export const GENERATED = /Code generated .* DO NOT EDIT\.|@generated/;
 
 /** Binary per git's heuristic (a NUL in the first 8000 bytes) or not valid UTF-8; the text otherwise. */
 export function decodeText(bytes: Uint8Array): string | undefined {
@@ -164,7 +164,7 @@ function planText(
  * the results, and a slice of the file's text would keep the whole text alive (10k files: 30 MB of garbage that
  * every GC copies). Pieces under 13 characters are always copied by V8.
  */
-function detached(s: string): string {
+export function detached(s: string): string {
   let out = '';
   for (let i = 0; i < s.length; i += 12) out += s.slice(i, i + 12);
   return out;
@@ -196,7 +196,7 @@ function validate(fields: Fields, file: string, blockLine: number): void {
   }
 }
 
-function fileStem(fileName: string): string {
+export function fileStem(fileName: string): string {
   const bare = fileName.replace(/^\.+/, '');
   const dot = bare.lastIndexOf('.');
   return (dot > 0 ? bare.slice(0, dot) : bare) || fileName;

@@ -17,6 +17,7 @@ import { loadYaml, NeedsYaml } from './block.js';
 import { unifiedDiff } from './diff.js';
 import { type Change, MAX_BYTES, type Plan, planStamp, type StampContext } from './plan.js';
 import type { Candidate } from './select.js';
+import { verifyCurrent } from './verify.js';
 import type { SkipReason } from './styles.js';
 
 export type FileStatus = 'stamped' | 'would-stamp' | 'unchanged' | 'skipped' | 'error';
@@ -71,7 +72,7 @@ const BATCH = 16;
 
 /** What the file was when it was read: compared again just before the stamped copy replaces it. */
 interface ReadState {
-  bytes: Uint8Array;
+  bytes: Buffer;
   dev: bigint;
   ino: bigint;
   size: bigint;
@@ -255,7 +256,24 @@ export async function processFiles(files: Candidate[], options: ProcessOptions):
       }
       state = read;
       input = read.bytes;
-      const planned = plan(read.bytes, fileName(file.abs), file.display, options.context);
+      const name = fileName(file.abs);
+      // Already current (the CI case): verified on the bytes, no field objects, no render.
+      const current = verifyCurrent(read.bytes, name, options.context);
+      if (current) {
+        results.push({ path: file.display, status: 'unchanged', hash: current.hash, uuid: current.uuid });
+        options.verified?.push({
+          abs: file.abs,
+          size: read.size,
+          mtimeNs: read.mtimeNs,
+          ctimeNs: read.ctimeNs,
+          ino: read.ino,
+          dev: read.dev,
+          hash: current.hash,
+          uuid: current.uuid,
+        });
+        continue;
+      }
+      const planned = plan(read.bytes, name, file.display, options.context);
       p = planned instanceof Promise ? await planned : planned;
     } catch (err) {
       fail(file, err);
