@@ -96,7 +96,10 @@ describe('check fast path (verify.ts) agrees with the full planner', () => {
           ]),
           Buffer.from(out).fill(out[i] === 0x78 ? 0x79 : 0x78, i, i + 1),
         ];
-        for (const edit of edits) agrees(edit, name, fixedContext()) === 'fast' ? fast++ : full++;
+        for (const edit of edits) {
+          if (agrees(edit, name, fixedContext()) === 'fast') fast++;
+          else full++;
+        }
       }
     }
     // Some edits are harmless (trailing whitespace at the end of the body): both paths then say current.
