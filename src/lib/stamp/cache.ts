@@ -28,14 +28,19 @@ import type { VerifiedFile } from './process.js';
  * ignored, never trusted, when it is corrupt, foreign or of another version.
  */
 export const CACHE_FORMAT = 'aionctl-stamp-stat-cache';
-export const CACHE_VERSION = 1;
+/**
+ * 2: one line per entry (`hash uuid size mtimeMs ctimeMs ino dev path`), closed by `end <count>`; times in ms
+ * with the fraction a double holds (~0.25 us steps). 1 was JSON with nanosecond times (read as foreign now).
+ */
+export const CACHE_VERSION = 2;
 /** Bumped whenever the rules that decide "current" change (render, hash, parse). */
 const RULES = 'stamp-rules-1';
 /** File-system timestamps coarser than this (FAT: 2 s) or a skewed clock could hide an edit. */
-export const RACY_NS = 2_000_000_000n;
+export const RACY_MS = 2000;
 const MAX_CACHE_BYTES = 256 * 1024 * 1024;
 const MAX_ENTRIES = 1_000_000;
-const DECIMAL = /^(?:0|[1-9][0-9]{0,19})$/;
+/** A non-negative number as `String(n)` writes one below 1e21 (no sign, no exponent). */
+const NUMBER = /^(?:0|[1-9][0-9]{0,20})(?:\.[0-9]{1,20})?$/;
 
 export interface StatCacheOptions {
   /** The cache directory (`resolvePaths(env).cache`); the stamp cache lives in its `stamp/` folder. */
@@ -51,6 +56,10 @@ export interface StatCacheOptions {
 /** What a verified file leaves in the cache: its stat fields, hash and uuid (the path is the key). */
 type Entry = Omit<VerifiedFile, 'abs'>;
 
+function wallClockNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
 export interface CacheHit {
   hash: string;
   uuid: string;
@@ -58,9 +67,9 @@ export interface CacheHit {
 
 export class StatCache {
   private readonly entries: Map<string, Entry>;
-  /** When the run that verified the entries started (ns). */
-  private readonly verifiedAt: bigint;
-  private readonly startedAt: bigint;
+  /** When the run that verified the entries started (ms). */
+  private readonly verifiedAt: number;
+  private readonly startedAt: number;
   private readonly hits = new Map<string, Entry>();
 
   private constructor(
@@ -68,19 +77,19 @@ export class StatCache {
     private readonly key: string,
     private readonly options: StatCacheOptions,
     entries: Map<string, Entry>,
-    verifiedAt: bigint,
+    verifiedAt: number,
   ) {
     this.entries = entries;
     this.verifiedAt = verifiedAt;
-    this.startedAt = (options.now ?? wallClockNs)();
+    this.startedAt = Number((options.now ?? wallClockNs)() / 1000n) / 1000;
   }
 
   /** The cache for runs in `scope` (the project root) with this context; empty when absent or not trusted. */
   static load(options: StatCacheOptions, scope: string, context: StampContext): StatCache {
     const key = cacheKey(options.version, context);
     const name = createHash('sha256').update(`${scope}\0${key}`).digest('hex').slice(0, 32);
-    const file = join(options.dir, 'stamp', `${name}.json`);
-    const empty = () => new StatCache(file, key, options, new Map(), 0n);
+    const file = join(options.dir, 'stamp', `${name}.v${CACHE_VERSION}`);
+    const empty = () => new StatCache(file, key, options, new Map(), 0);
     let text: string | undefined;
     try {
       text = readPrivateFile(file);
@@ -107,23 +116,23 @@ export class StatCache {
     if (!entry) return undefined;
     let info;
     try {
-      info = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+      info = lstatSync(abs, { throwIfNoEntry: false });
     } catch {
       return undefined;
     }
     if (
       !info ||
       !info.isFile() ||
-      info.nlink !== 1n ||
+      info.nlink !== 1 ||
       info.size !== entry.size ||
-      info.mtimeNs !== entry.mtimeNs ||
-      info.ctimeNs !== entry.ctimeNs ||
+      info.mtimeMs !== entry.mtimeMs ||
+      info.ctimeMs !== entry.ctimeMs ||
       info.ino !== entry.ino ||
       info.dev !== entry.dev
     )
       return undefined;
-    const racy = this.verifiedAt - RACY_NS;
-    if (entry.mtimeNs >= racy || entry.ctimeNs >= racy) return undefined;
+    const racy = this.verifiedAt - RACY_MS;
+    if (entry.mtimeMs >= racy || entry.ctimeMs >= racy) return undefined;
     this.hits.set(abs, entry);
     return entry;
   }
@@ -134,9 +143,9 @@ export class StatCache {
    */
   save(visited: ReadonlySet<string>, verified: readonly VerifiedFile[]): void {
     // An entry racily clean under its own run stays untrusted: carried over to this later time it would pass.
-    const racy = this.verifiedAt - RACY_NS;
+    const racy = this.verifiedAt - RACY_MS;
     const keep = (abs: string, entry: Entry) =>
-      visited.has(abs) ? this.hits.has(abs) : entry.mtimeNs < racy && entry.ctimeNs < racy;
+      visited.has(abs) ? this.hits.has(abs) : entry.mtimeMs < racy && entry.ctimeMs < racy;
     // The usual repeat run found every entry still good and verified nothing new: the file stays as it is.
     if (verified.length === 0 && this.hits.size === this.entries.size) return;
     let dropped = 0;
@@ -145,25 +154,14 @@ export class StatCache {
       if (keep(abs, entry) && next.size < MAX_ENTRIES) next.set(abs, entry);
       else dropped++;
     }
-    for (const v of verified) {
-      const { abs, ...entry } = v;
-      next.set(abs, entry);
-    }
+    for (const v of verified) if (storable(v)) next.set(v.abs, v);
     if (verified.length === 0 && dropped === 0) return;
     // Entries carried over were trusted under the old verification time, so they are under this later one too.
-    const lines: string[] = [];
+    let text = `${CACHE_FORMAT} ${CACHE_VERSION} ${this.key} ${this.startedAt}\n`;
     for (const [abs, e] of next) {
-      lines.push(
-        JSON.stringify([abs, `${e.size}`, `${e.mtimeNs}`, `${e.ctimeNs}`, `${e.ino}`, `${e.dev}`, e.hash, e.uuid]),
-      );
+      text += `${e.hash} ${e.uuid} ${e.size} ${e.mtimeMs} ${e.ctimeMs} ${e.ino} ${e.dev} ${abs}\n`;
     }
-    const head = JSON.stringify({
-      format: CACHE_FORMAT,
-      version: CACHE_VERSION,
-      key: this.key,
-      verifiedAt: `${this.startedAt}`,
-    });
-    const text = `${head.slice(0, -1)},"entries":[\n${lines.join(',\n')}\n]}\n`;
+    text += `end ${next.size}\n`;
     const tmp = `${this.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
       mkdirSync(join(this.options.dir, 'stamp'), { recursive: true, mode: 0o700 });
@@ -176,8 +174,21 @@ export class StatCache {
   }
 }
 
-function wallClockNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
+/** What the line format holds exactly: numbers as `String(n)` writes them, a path without a line break. */
+function storable(v: VerifiedFile): boolean {
+  return (
+    v.abs !== '' &&
+    !v.abs.includes('\n') &&
+    !v.abs.includes('\r') &&
+    Number.isSafeInteger(v.size) &&
+    Number.isSafeInteger(v.ino) &&
+    Number.isSafeInteger(v.dev) &&
+    v.size >= 0 &&
+    v.ino >= 0 &&
+    v.dev >= 0 &&
+    NUMBER.test(`${v.mtimeMs}`) &&
+    NUMBER.test(`${v.ctimeMs}`)
+  );
 }
 
 function msg(err: unknown): string {
@@ -214,38 +225,42 @@ function readPrivateFile(file: string): string | undefined {
 }
 
 /** The entries, or why the file is not trusted. Every field is checked: one bad entry rejects the whole file. */
-function parseCache(text: string, key: string): { entries: Map<string, Entry>; verifiedAt: bigint } | string {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return 'not valid JSON';
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return 'not a JSON object';
-  const d = doc as Record<string, unknown>;
-  if (d.format !== CACHE_FORMAT) return 'not a stamp cache';
-  if (d.version !== CACHE_VERSION) return `format version ${String(d.version)}, not ${CACHE_VERSION}`;
-  if (d.key !== key) return 'written for other stamp settings';
-  if (typeof d.verifiedAt !== 'string' || !DECIMAL.test(d.verifiedAt)) return 'no verification time';
-  if (!Array.isArray(d.entries) || d.entries.length > MAX_ENTRIES) return 'no entry list';
+function parseCache(text: string, key: string): { entries: Map<string, Entry>; verifiedAt: number } | string {
+  const lines = text.split('\n');
+  const head = lines[0]!.split(' ');
+  if (head[0] !== CACHE_FORMAT || head.length !== 4) return 'not a stamp cache';
+  if (head[1] !== `${CACHE_VERSION}`) return `format version ${head[1]!.slice(0, 20)}, not ${CACHE_VERSION}`;
+  if (head[2] !== key) return 'written for other stamp settings';
+  const verifiedAt = numberOf(head[3]!);
+  if (verifiedAt === undefined) return 'no verification time';
+  // `end <count>` and the final line break: a file cut short is never read as a shorter cache.
+  const count = lines.length - 3;
+  if (lines[lines.length - 1] !== '' || lines[lines.length - 2] !== `end ${count}`) return 'incomplete';
+  if (count > MAX_ENTRIES) return 'too many entries';
   const entries = new Map<string, Entry>();
-  for (const item of d.entries as unknown[]) {
-    if (!Array.isArray(item) || item.length !== 8) return 'a malformed entry';
-    const [abs, size, mtime, ctime, ino, dev, hash, uuid] = item as unknown[];
-    if (typeof abs !== 'string' || abs === '' || entries.has(abs)) return 'a malformed entry';
-    for (const n of [size, mtime, ctime, ino, dev])
-      if (typeof n !== 'string' || !DECIMAL.test(n)) return 'a bad number';
-    if (typeof hash !== 'string' || !HASH_RE.test(hash)) return 'a bad hash';
-    if (typeof uuid !== 'string' || !UUID_RE.test(uuid)) return 'a bad uuid';
-    entries.set(abs, {
-      size: BigInt(size as string),
-      mtimeNs: BigInt(mtime as string),
-      ctimeNs: BigInt(ctime as string),
-      ino: BigInt(ino as string),
-      dev: BigInt(dev as string),
-      hash,
-      uuid,
-    });
+  for (let i = 1; i <= count; i++) {
+    const line = lines[i]!;
+    const hash = line.slice(0, 64);
+    if (!HASH_RE.test(hash) || line.charCodeAt(64) !== 32) return 'a bad hash';
+    const uuid = line.slice(65, 101);
+    if (!UUID_RE.test(uuid) || line.charCodeAt(101) !== 32) return 'a bad uuid';
+    const numbers: number[] = [];
+    let at = 102;
+    for (let k = 0; k < 5; k++) {
+      const space = line.indexOf(' ', at);
+      const n = space < 0 ? undefined : numberOf(line.slice(at, space));
+      if (n === undefined || (k !== 1 && k !== 2 && !Number.isSafeInteger(n))) return 'a bad number';
+      numbers.push(n);
+      at = space + 1;
+    }
+    const abs = line.slice(at);
+    if (abs === '' || abs.includes('\r') || entries.has(abs)) return 'a malformed entry';
+    const [size, mtimeMs, ctimeMs, ino, dev] = numbers as [number, number, number, number, number];
+    entries.set(abs, { size, mtimeMs, ctimeMs, ino, dev, hash, uuid });
   }
-  return { entries, verifiedAt: BigInt(d.verifiedAt) };
+  return { entries, verifiedAt };
+}
+
+function numberOf(text: string): number | undefined {
+  return NUMBER.test(text) ? Number(text) : undefined;
 }
