@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { canonicalJson, FIELD_ORDER, type Fields } from './fields.js';
 
 /** The fields that do not take part in the hash: the hash itself, and the time it last changed. */
@@ -74,29 +74,72 @@ export function stampHashOfBytes(fields: Fields, bytes: Uint8Array, preambleEnd:
   return hashWithHeader(sealedHeader(fields), bytes, preambleEnd, restStart);
 }
 
+/** `{"key":"` (`,"key":"` after the first) of each sealed known field, as bytes. */
+const SEALED_KNOWN_OPEN = SEALED_KNOWN.map((k, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(k)}:"`));
+
 /**
- * The sealed header of a block of exactly the known fields, from their values in FIELD_ORDER, when each value's
- * JSON text is the value in quotes (printable ASCII without quote or backslash): what `sealedHeader` gives then.
+ * `stampHashOfBytes` for a block of exactly the known fields whose values are printable ASCII without quote or
+ * backslash (their JSON text is the value in quotes), given as byte ranges of the file: `spans[2i]` to
+ * `spans[2i+1]` for the i-th field of FIELD_ORDER. The sealed header is assembled from the bytes, no strings.
  */
-export function sealedHeaderOfPlain(values: readonly string[]): string {
-  let out = '{';
+export function hashOfPlainBlock(bytes: Uint8Array, spans: Int32Array, preambleEnd: number, restStart: number): string {
+  let need = 2;
   for (let i = 0; i < SEALED_KNOWN_INDEX.length; i++) {
-    out += `${i === 0 ? '' : ','}${SEALED_KNOWN_PREFIX[i]!}"${values[SEALED_KNOWN_INDEX[i]!]!}"`;
+    const f = SEALED_KNOWN_INDEX[i]!;
+    need += SEALED_KNOWN_OPEN[i]!.length + spans[2 * f + 1]! - spans[2 * f]! + 1;
   }
-  return `${out}}\n`;
+  const header = headerScratch(need);
+  let n = 0;
+  for (let i = 0; i < SEALED_KNOWN_INDEX.length; i++) {
+    const open = SEALED_KNOWN_OPEN[i]!;
+    header.set(open, n);
+    n += open.length;
+    const f = SEALED_KNOWN_INDEX[i]!;
+    for (let k = spans[2 * f]!, end = spans[2 * f + 1]!; k < end; k++) header[n++] = bytes[k]!;
+    header[n++] = 34;
+  }
+  header[n++] = 125;
+  header[n++] = 10;
+  return hashAssembled(n, bytes, preambleEnd, restStart);
+}
+
+/** One buffer the hashed text is assembled in (no hash object per file); grown on demand. */
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
+/** The scratch buffer, big enough for a header of `size` bytes (the body follows it). */
+function headerScratch(size: number): Buffer {
+  if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.length));
+  return scratch;
 }
 
 /** `stampHashOfBytes` with the sealed header given as text. */
 export function hashWithHeader(header: string, bytes: Uint8Array, preambleEnd: number, restStart: number): string {
+  const n = headerScratch(4 * header.length).write(header, 0, 'utf8');
+  return hashAssembled(n, bytes, preambleEnd, restStart);
+}
+
+/** sha256 of the header (the scratch's first `headerLength` bytes) and the normalized body, from the file's bytes. */
+function hashAssembled(headerLength: number, bytes: Uint8Array, preambleEnd: number, restStart: number): string {
   let end = bytes.length;
   while (end > restStart && isTrimmed(bytes[end - 1]!)) end--;
   let pre = preambleEnd;
   // Trailing whitespace is trimmed from the joined body: with nothing after the block it eats into the preamble.
   if (end === restStart) while (pre > 0 && isTrimmed(bytes[pre - 1]!)) pre--;
-  const hash = createHash('sha256').update(header, 'utf8');
-  if (pre > 0) hash.update(bytes.subarray(0, pre));
-  if (end > restStart) hash.update(bytes.subarray(restStart, end));
-  return hash.update(LF).digest('hex');
+  const need = headerLength + pre + (end - restStart) + 1;
+  if (scratch.length < need) {
+    const grown = Buffer.allocUnsafeSlow(Math.max(need, 2 * scratch.length));
+    scratch.copy(grown, 0, 0, headerLength);
+    scratch = grown;
+  }
+  let n = headerLength;
+  if (pre > 0) {
+    scratch.set(bytes.subarray(0, pre), n);
+    n += pre;
+  }
+  if (end > restStart) {
+    scratch.set(bytes.subarray(restStart, end), n);
+    n += end - restStart;
+  }
+  scratch[n++] = 10;
+  return hash('sha256', scratch.subarray(0, n), 'hex');
 }
-
-const LF = new Uint8Array([10]);

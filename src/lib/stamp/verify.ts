@@ -1,7 +1,7 @@
 import { isAscii } from 'node:buffer';
-import { ALWAYS_QUOTED, FIELD_ORDER, isSafePlain, LIFECYCLES, QUOTES_AS_IS, UUID_RE } from './fields.js';
-import { hashWithHeader, sealedHeaderOfPlain } from './hash.js';
-import { detached, fileStem, GENERATED, MAX_BYTES, type StampContext } from './plan.js';
+import { ALWAYS_QUOTED, FIELD_ORDER, isSafePlain, LIFECYCLES, UUID_RE } from './fields.js';
+import { hashOfPlainBlock } from './hash.js';
+import { fileStem, GENERATED, MAX_BYTES, type StampContext } from './plan.js';
 import { preambleEnd } from './preamble.js';
 import { type CommentStyle, fileTypeFor, type FileType, OPEN_TEXT } from './styles.js';
 
@@ -18,8 +18,10 @@ export interface CurrentFile {
   uuid: string;
 }
 
-/** Most files have their block and the 1 KiB the generated-marker test looks at in their first 4 KiB. */
-const HEAD = 4096;
+/** Most files have their preamble and block in their first 2 KiB. */
+const HEAD = 2048;
+/** Literal parts of GENERATED: a match holds one of them. */
+const MARKERS = [Buffer.from('@generated'), Buffer.from('Code generated ')];
 const LF = 10;
 const ENTRYPOINT = /^([^@\s]+)@(.+)$/;
 const NAMESPACE_PREFIX = 'onex.stamped.';
@@ -60,12 +62,11 @@ export function verifyCurrent(bytes: Buffer, fileName: string, ctx: StampContext
   if (typeof type === 'string') return undefined;
   // ASCII without NUL and CR: the text is the bytes (offsets agree), no BOM, the line ending is LF.
   if (!isAscii(bytes) || bytes.indexOf(0) >= 0 || bytes.indexOf(13) >= 0) return undefined;
-  const values: string[] = new Array<string>(COUNT);
   if (length > HEAD) {
-    const found = verifyText(bytes.toString('latin1', 0, HEAD), false, bytes, type, fileName, values);
+    const found = verifyText(bytes.toString('latin1', 0, HEAD), false, bytes, type, fileName);
     if (found !== MORE) return found;
   }
-  const found = verifyText(bytes.toString('latin1'), true, bytes, type, fileName, values);
+  const found = verifyText(bytes.toString('latin1'), true, bytes, type, fileName);
   return found === MORE ? undefined : found;
 }
 
@@ -80,7 +81,6 @@ function verifyText(
   bytes: Buffer,
   type: FileType,
   fileName: string,
-  values: string[],
 ): CurrentFile | undefined | typeof MORE {
   const short = complete ? undefined : MORE;
   const style = type.style;
@@ -100,17 +100,17 @@ function verifyText(
     const from = pos + prefix.length;
     const end = text.indexOf('\n', from);
     if (end < 0) return short;
-    let value: string;
     if (text.charCodeAt(from) === 34) {
-      if (end - from < 2 || text.charCodeAt(end - 1) !== 34) return undefined;
-      value = text.slice(from + 1, end - 1);
-      if (!QUOTES_AS_IS.test(value) || (!QUOTED[i] && isSafePlain(value))) return undefined;
+      if (end - from < 2 || text.charCodeAt(end - 1) !== 34 || !quotesAsIs(text, from + 1, end - 1)) return undefined;
+      // A value plain-safe is written plain unless the field is always quoted.
+      if (!QUOTED[i] && isSafePlain(text.slice(from + 1, end - 1))) return undefined;
+      SPAN[2 * i] = from + 1;
+      SPAN[2 * i + 1] = end - 1;
     } else {
-      if (QUOTED[i]) return undefined;
-      value = text.slice(from, end);
-      if (!isSafePlain(value)) return undefined;
+      if (QUOTED[i] || !isSafePlain(text.slice(from, end))) return undefined;
+      SPAN[2 * i] = from;
+      SPAN[2 * i + 1] = end;
     }
-    values[i] = value;
     pos = end + 1;
   }
   const closerStart = pos;
@@ -133,21 +133,55 @@ function verifyText(
     restStart = blockEnd + 1;
     if (!lineHasContent(text, restStart)) return complete || text.indexOf('\n', restStart) >= 0 ? undefined : MORE;
   }
-  // The generated-file marker is looked for in the preamble and the first 1 KiB after the block.
-  if (!complete && restStart + 1024 > text.length) return MORE;
-  if (GENERATED.test(text.slice(0, start)) || GENERATED.test(text.slice(restStart, restStart + 1024))) return undefined;
+  // The generated-file marker is looked for in the preamble and the first 1 KiB after the block: on the bytes
+  // (no text needed past the block); where a marker may be, the regex on the text decides.
+  if (GENERATED.test(text.slice(0, start))) return undefined;
+  const window = Math.min(bytes.length, restStart + 1024);
+  if (hasMarker(bytes, restStart, window)) {
+    if (!complete) return MORE;
+    if (GENERATED.test(text.slice(restStart, restStart + 1024))) return undefined;
+  }
   // What planStamp's validation would refuse, and the values this run would set differently.
-  if (!UUID_RE.test(values[UUID]!) || !(LIFECYCLES as readonly string[]).includes(values[LIFECYCLE]!)) return undefined;
-  if (Number.isNaN(Date.parse(values[CREATED]!)) || Number.isNaN(Date.parse(values[MODIFIED]!))) return undefined;
-  if (values[NAME] !== fileName) return undefined;
-  const entry = ENTRYPOINT.exec(values[ENTRY]!);
-  if (entry && values[ENTRY] !== `${entry[1]}@${fileName}`) return undefined;
-  const namespace = values[NAMESPACE]!;
+  const value = (i: number) => text.slice(SPAN[2 * i]!, SPAN[2 * i + 1]!);
+  // The uuid outlives the file: a copy, not a slice that would keep the text alive.
+  const uuid = bytes.toString('latin1', SPAN[2 * UUID]!, SPAN[2 * UUID + 1]!);
+  if (!UUID_RE.test(uuid) || !(LIFECYCLES as readonly string[]).includes(value(LIFECYCLE))) return undefined;
+  if (Number.isNaN(Date.parse(value(CREATED))) || Number.isNaN(Date.parse(value(MODIFIED)))) return undefined;
+  if (!isValue(text, NAME, fileName)) return undefined;
+  const entrypoint = value(ENTRY);
+  const entry = ENTRYPOINT.exec(entrypoint);
+  if (entry && entrypoint !== `${entry[1]}@${fileName}`) return undefined;
+  const namespace = value(NAMESPACE);
   if (namespace.startsWith(NAMESPACE_PREFIX) && namespace !== `${NAMESPACE_PREFIX}${fileStem(fileName)}`)
     return undefined;
-  const hash = hashWithHeader(sealedHeaderOfPlain(values), bytes, start, restStart);
-  if (values[HASH] !== hash) return undefined;
-  return { hash, uuid: detached(values[UUID]!) };
+  const hash = hashOfPlainBlock(bytes, SPAN, start, restStart);
+  if (!isValue(text, HASH, hash)) return undefined;
+  return { hash, uuid };
+}
+
+/** Does either literal part of GENERATED lie wholly within [from, to)? (No means the regex cannot match there.) */
+function hasMarker(bytes: Buffer, from: number, to: number): boolean {
+  for (const marker of MARKERS) {
+    const at = bytes.indexOf(marker, from);
+    if (at >= 0 && at + marker.length <= to) return true;
+  }
+  return false;
+}
+
+/** Offsets of each field's value in FIELD_ORDER: [start, end) pairs (quotes excluded). */
+const SPAN = new Int32Array(2 * COUNT);
+
+function isValue(text: string, i: number, expected: string): boolean {
+  return SPAN[2 * i + 1]! - SPAN[2 * i]! === expected.length && text.startsWith(expected, SPAN[2 * i]!);
+}
+
+/** QUOTES_AS_IS over text[from, to): printable ASCII without `"` and `\`. */
+function quotesAsIs(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
 }
 
 function lineHasContent(text: string, from: number): boolean {
