@@ -155,12 +155,15 @@ async function walkDirectory(root: string): Promise<string[]> {
   const visit = async (relDir: string, rules: IgnoreRule[]) => {
     const dir = join(root, relDir);
     let local = rules;
-    try {
-      local = [...rules, ...parseGitignore(await readFile(join(dir, '.gitignore'), 'utf8'), relDir)];
-    } catch {
-      // no .gitignore here
-    }
     const entries = await readdir(dir, { withFileTypes: true });
+    // Only a directory that lists a .gitignore is asked for one (a failed open per directory is not free).
+    if (entries.some((e) => e.name === '.gitignore')) {
+      try {
+        local = [...rules, ...parseGitignore(await readFile(join(dir, '.gitignore'), 'utf8'), relDir)];
+      } catch {
+        // not readable (a directory, a dangling link, gone since): no rules from it
+      }
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const entry of entries) {
       const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
