@@ -145,6 +145,7 @@ export async function runStampCommand(io: CommandIo, parsed: ParsedArgv): Promis
   }
   const result = await stampFiles({
     cwd,
+    env: process.env,
     paths,
     exclude: flags.exclude ?? [],
     ignore: stampConfig.ignore ?? [],
