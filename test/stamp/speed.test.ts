@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type StampRunOptions, type StampRunResult, stampFiles } from '../../src/lib/stamp/index.js';
@@ -184,6 +185,20 @@ describe('stat cache', () => {
       cache: { dir: cacheDir, version: '1.0.0-test', now: later },
     });
     assert.equal((await cached(dir, cacheDir, later)).hits, 1, 'only the file the later run verified');
+  });
+
+  it('odd timestamps (before 1970, a tiny fraction) never spoil the cache file for the other files', async () => {
+    const dir = await mixedTree(10);
+    await run(dir, { check: false, threads: 1 });
+    execFileSync('touch', ['-d', '@-999.75', join(dir, 'd0/f0.py')]);
+    utimesSync(join(dir, 'd1/f1.ts'), 0.0000012, 0.0000012);
+    const cacheDir = join(root.path, `cache${++n}`);
+    await cached(dir, cacheDir, later);
+    const warm = await cached(dir, cacheDir, later);
+    assert.ok(!warm.notes.some((l) => l.includes('ignored')), warm.notes.join('\n'));
+    // The file before 1970 is not recorded (read every time); the tiny fraction round-trips.
+    assert.equal(warm.hits, 9, warm.notes.join('\n'));
+    assert.deepEqual(warm.result, await run(dir, { threads: 1 }));
   });
 
   it('a corrupt, foreign, other-version or hostile cache file is ignored with a note, never trusted', async () => {

@@ -40,7 +40,7 @@ export const RACY_MS = 2000;
 const MAX_CACHE_BYTES = 256 * 1024 * 1024;
 const MAX_ENTRIES = 1_000_000;
 /** A non-negative number as `String(n)` writes one below 1e21 (no sign, no exponent). */
-const NUMBER = /^(?:0|[1-9][0-9]{0,20})(?:\.[0-9]{1,20})?$/;
+const NUMBER = /^(?:0|[1-9][0-9]{0,20})(?:\.[0-9]{1,30})?$/;
 
 export interface StatCacheOptions {
   /** The cache directory (`resolvePaths(env).cache`); the stamp cache lives in its `stamp/` folder. */
@@ -157,11 +157,12 @@ export class StatCache {
     for (const v of verified) if (storable(v)) next.set(v.abs, v);
     if (verified.length === 0 && dropped === 0) return;
     // Entries carried over were trusted under the old verification time, so they are under this later one too.
-    let text = `${CACHE_FORMAT} ${CACHE_VERSION} ${this.key} ${this.startedAt}\n`;
+    const lines: string[] = [`${CACHE_FORMAT} ${CACHE_VERSION} ${this.key} ${this.startedAt}`];
     for (const [abs, e] of next) {
-      text += `${e.hash} ${e.uuid} ${e.size} ${e.mtimeMs} ${e.ctimeMs} ${e.ino} ${e.dev} ${abs}\n`;
+      lines.push(`${e.hash} ${e.uuid} ${e.size} ${e.mtimeMs} ${e.ctimeMs} ${e.ino} ${e.dev} ${abs}`);
     }
-    text += `end ${next.size}\n`;
+    lines.push(`end ${next.size}`, '');
+    const text = lines.join('\n');
     const tmp = `${this.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
       mkdirSync(join(this.options.dir, 'stamp'), { recursive: true, mode: 0o700 });
@@ -186,9 +187,14 @@ function storable(v: VerifiedFile): boolean {
     v.size >= 0 &&
     v.ino >= 0 &&
     v.dev >= 0 &&
-    NUMBER.test(`${v.mtimeMs}`) &&
-    NUMBER.test(`${v.ctimeMs}`)
+    plainNumber(v.mtimeMs) &&
+    plainNumber(v.ctimeMs)
   );
+}
+
+/** A number `String(n)` writes without sign or exponent (what NUMBER reads back). */
+function plainNumber(n: number): boolean {
+  return n === 0 || (n >= 1e-6 && n < 1e21);
 }
 
 function msg(err: unknown): string {
