@@ -225,11 +225,18 @@ function insidePackage(root: string, realRoot: string | undefined, rel: string):
   return full;
 }
 
-/** A regular file's size and (when at most `maxBytes`) its bytes, from one open + fstat + read; undefined if absent. */
+/** One buffer reused for every small file read (I/O schemas are a few hundred bytes): no allocation per file. */
+const SCRATCH_BYTES = 64 * 1024;
+let scratch: Buffer | undefined;
+
+/**
+ * A regular file's size and (when at most `maxBytes`) its text as UTF-8, from one open + fstat + read; `missing`
+ * if absent. Opened non-blocking: a FIFO planted under a schema's name is `not-file`, never a hang.
+ */
 function readRegular(
   file: string,
   maxBytes: number,
-): { kind: 'missing' | 'not-file' } | { kind: 'file'; size: number; bytes?: Buffer } {
+): { kind: 'missing' | 'not-file' } | { kind: 'file'; size: number; text?: string } {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -243,14 +250,16 @@ function readRegular(
     const stat = fstatSync(fd);
     if (!stat.isFile()) return { kind: 'not-file' };
     if (stat.size > maxBytes) return { kind: 'file', size: stat.size };
-    const bytes = Buffer.allocUnsafe(stat.size);
+    const bytes =
+      stat.size <= SCRATCH_BYTES ? (scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES)) : Buffer.allocUnsafe(stat.size);
+    const size = Math.min(stat.size, bytes.length);
     let off = 0;
-    while (off < bytes.length) {
-      const n = readSync(fd, bytes, off, bytes.length - off, off);
+    while (off < size) {
+      const n = readSync(fd, bytes, off, size - off, off);
       if (n === 0) break;
       off += n;
     }
-    return { kind: 'file', size: stat.size, bytes: bytes.subarray(0, off) };
+    return { kind: 'file', size: stat.size, text: bytes.toString('utf8', 0, off) };
   } finally {
     closeSync(fd);
   }
@@ -301,6 +310,9 @@ function resolvesLocally(schema: unknown, ref: string): boolean {
   return node !== undefined;
 }
 
+/** An empty, `.` or `..` segment in a relative path (what `join` would normalize away). */
+const ODD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
+
 /** Checks the files an agent package names: its module, its I/O schemas, and its dependency ranges. */
 export function checkPackageFiles(
   source: SourceDocument,
@@ -311,12 +323,14 @@ export function checkPackageFiles(
   if (!isObj(data)) return out;
   const root = dirname(source.file);
   let realRoot: string | undefined | null = null;
-  const plain = options.plainFiles;
+  const plain = options.plainFiles?.has(source.file) ? options.plainFiles : undefined;
+  const rootPrefix = root + sep;
   const inside = (rel: string) => {
     // A file the directory walk reached through no symlink, below a manifest it reached the same way, is inside.
-    if (plain?.has(source.file) && !isAbsolute(rel)) {
-      const full = join(root, rel);
-      if (plain.has(full) && full.startsWith(root + sep)) return full;
+    if (plain && !isAbsolute(rel)) {
+      // A relative path without `.`, `..` or empty segments joins by concatenation (`join` normalizes, at a cost).
+      const full = sep === '/' && !ODD_SEGMENT.test(rel) ? rootPrefix + rel : join(root, rel);
+      if (plain.has(full) && full.startsWith(rootPrefix)) return full;
     }
     if (realRoot === null) {
       try {
@@ -379,7 +393,7 @@ export function checkPackageFiles(
       out.push(at(source, path, 'SC014', `${which} schema "${rel}" does not exist in the package`));
       continue;
     }
-    if (!file.bytes) {
+    if (file.text === undefined) {
       out.push(
         at(
           source,
@@ -392,7 +406,7 @@ export function checkPackageFiles(
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(file.bytes.toString('utf8'));
+      parsed = JSON.parse(file.text);
     } catch (err) {
       out.push(at(source, path, 'SC015', `${which} schema "${rel}" is not JSON: ${(err as Error).message}`));
       continue;

@@ -71,26 +71,36 @@ export function readManifestText(file: string): string {
 }
 
 /**
- * Depth of a parsed value, iteratively (a hostile document cannot overflow the stack); stops past `cap`. Collects the
+ * Depth of a parsed value (never recursing past `cap` + 1 levels: no stack overflow); stops past `cap`. Collects the
  * `$ref`/`$dynamicRef` strings (and nested `$id`s) met on the way into `refs` (cross.ts: does a schema need compiling).
  */
 export function nestingDepth(value: unknown, cap: number, refs?: string[]): number {
   let max = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (item === null || typeof item !== 'object') continue;
-    if (depth > max) max = depth;
-    if (max > cap) return max;
-    for (const [key, child] of Object.entries(item as object)) {
+  // Recursive: it never goes deeper than `cap` + 1 levels, so a hostile document cannot overflow the stack.
+  const visit = (item: object, depth: number): boolean => {
+    if (depth > max) {
+      max = depth;
+      if (max > cap) return true;
+    }
+    if (Array.isArray(item)) {
+      for (const child of item as unknown[]) {
+        if (child !== null && typeof child === 'object' && visit(child, depth + 1)) return true;
+      }
+      return false;
+    }
+    const record = item as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      const child = record[key];
       if (refs) {
         if ((key === '$ref' || key === '$dynamicRef') && typeof child === 'string') refs.push(child);
         // A nested $id changes what its references resolve against: such schemas are compiled to be checked.
         else if (key === '$id' && depth > 1) refs.push(`$id:${String(child)}`);
       }
-      stack.push([child, depth + 1]);
+      if (child !== null && typeof child === 'object' && visit(child, depth + 1)) return true;
     }
-  }
+    return false;
+  };
+  if (value !== null && typeof value === 'object') visit(value, 1);
   return max;
 }
 

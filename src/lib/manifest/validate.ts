@@ -1,9 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, normalize, relative, resolve, sep } from 'node:path';
 import { AionError, isAionError } from '../errors/index.js';
 import { checkPackageFiles, checkRegistryGroup, type ParsedFile } from './cross.js';
 import { type Diagnostic, isWarning, sortDiagnostics } from './diagnostics.js';
-import { detectKind, isManifestFileName, type ManifestKind } from './kinds.js';
+import { detectKind, isManifestName, type ManifestKind } from './kinds.js';
 import { schemaDiagnostics } from './schema-errors.js';
 import { validatorFor } from './schemas.js';
 import { parseSource, readManifestText, type SourceDocument } from './source.js';
@@ -34,14 +34,20 @@ const byName = new Intl.Collator().compare;
  */
 export function expandPaths(paths: readonly string[], plainFiles?: Set<string>): string[] {
   const out: string[] = [];
+  // One readdir per directory: its entry types say what is a directory or a regular file (no stat per entry).
   const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => byName(a.name, b.name))) {
-      const full = join(dir, entry.name);
+    const entries = readdirSync(dir, { withFileTypes: true });
+    if (entries.length > 1) entries.sort((a, b) => byName(a.name, b.name));
+    // `dir` is absolute and normalized and a readdir name holds no separator: concatenating is `join` without its cost.
+    const prefix = dir.endsWith(sep) ? dir : dir + sep;
+    for (const entry of entries) {
+      const name = entry.name;
       if (entry.isDirectory()) {
-        if (!PRUNED_DIRS.has(entry.name) && !entry.name.startsWith('.')) walk(full);
+        if (!PRUNED_DIRS.has(name) && name[0] !== '.') walk(prefix + name);
       } else if (entry.isFile()) {
+        const full = prefix + name;
         plainFiles?.add(full);
-        if (isManifestFileName(entry.name)) out.push(full);
+        if (isManifestName(name)) out.push(full);
       }
     }
   };
@@ -52,10 +58,10 @@ export function expandPaths(paths: readonly string[], plainFiles?: Set<string>):
     } catch {
       // a missing path is reported when it is read
     }
-    if (isDir) walk(path);
+    if (isDir) walk(normalize(path));
     else out.push(path);
   }
-  return [...new Set(out)];
+  return out.length > 1 ? [...new Set(out)] : out;
 }
 
 /** Validates one document already parsed; `kind` undefined means it could not be identified (SC003). */
@@ -84,8 +90,14 @@ export function validateSource(
 
 /** Parses and validates every file, then runs the cross-file checks per directory. Never throws for bad input. */
 export function validatePaths(paths: readonly string[], options: { cwd: string }): ValidationReport {
-  const cwd = options.cwd;
+  const cwd = resolve(options.cwd);
+  const cwdPrefix = cwd.endsWith(sep) ? cwd : cwd + sep;
   const display = (file: string) => {
+    // Walked and resolved paths are absolute and normalized: below cwd, the relative path is the rest of it.
+    if (file.startsWith(cwdPrefix)) {
+      const rel = file.slice(cwdPrefix.length);
+      if (!rel.startsWith('..')) return rel;
+    }
     const rel = relative(cwd, resolve(cwd, file));
     return rel.startsWith('..') ? resolve(cwd, file) : rel;
   };
