@@ -10,6 +10,7 @@ import type { Diagnostic } from './diagnostics.js';
 import type { ErrorCode } from '../errors/index.js';
 import type { ManifestKind } from './kinds.js';
 import { checkUserSchema, userSchemaValidator } from './schema-cache.js';
+import { readKnownRegular, SCRATCH_BYTES, scratchBuffer } from './small-file.js';
 import { nestingDepth, type PathSegment, type SourceDocument } from './source.js';
 
 // semver is loaded only for a package that declares dependencies (loading all of it costs a cold start ~20 ms).
@@ -225,17 +226,15 @@ function insidePackage(root: string, realRoot: string | undefined, rel: string):
   return full;
 }
 
-/** One buffer reused for every small file read (I/O schemas are a few hundred bytes): no allocation per file. */
-const SCRATCH_BYTES = 64 * 1024;
-let scratch: Buffer | undefined;
-
 /**
  * A regular file's size and (when at most `maxBytes`) its text as UTF-8, from one open + fstat + read; `missing`
- * if absent. Opened non-blocking: a FIFO planted under a schema's name is `not-file`, never a hang.
+ * if absent. Opened non-blocking: a FIFO planted under a schema's name is `not-file`, never a hang. With `regular`
+ * (the directory walk saw a regular file there), a small file is read without the fstat (`readKnownRegular`).
  */
 function readRegular(
   file: string,
   maxBytes: number,
+  regular = false,
 ): { kind: 'missing' | 'not-file' } | { kind: 'file'; size: number; text?: string } {
   let fd: number;
   try {
@@ -247,11 +246,15 @@ function readRegular(
     throw err;
   }
   try {
+    if (regular) {
+      const n = readKnownRegular(fd);
+      if (n !== undefined && n <= maxBytes)
+        return { kind: 'file', size: n, text: scratchBuffer().toString('utf8', 0, n) };
+    }
     const stat = fstatSync(fd);
     if (!stat.isFile()) return { kind: 'not-file' };
     if (stat.size > maxBytes) return { kind: 'file', size: stat.size };
-    const bytes =
-      stat.size <= SCRATCH_BYTES ? (scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES)) : Buffer.allocUnsafe(stat.size);
+    const bytes = stat.size <= SCRATCH_BYTES ? scratchBuffer() : Buffer.allocUnsafe(stat.size);
     const size = Math.min(stat.size, bytes.length);
     let off = 0;
     while (off < size) {
@@ -325,12 +328,18 @@ export function checkPackageFiles(
   let realRoot: string | undefined | null = null;
   const plain = options.plainFiles?.has(source.file) ? options.plainFiles : undefined;
   const rootPrefix = root + sep;
+  // Whether the last path `inside` returned is a file the walk saw as regular (it can be read without an fstat).
+  let walked = false;
   const inside = (rel: string) => {
+    walked = false;
     // A file the directory walk reached through no symlink, below a manifest it reached the same way, is inside.
     if (plain && !isAbsolute(rel)) {
       // A relative path without `.`, `..` or empty segments joins by concatenation (`join` normalizes, at a cost).
       const full = sep === '/' && !ODD_SEGMENT.test(rel) ? rootPrefix + rel : join(root, rel);
-      if (plain.has(full) && full.startsWith(rootPrefix)) return full;
+      if (plain.has(full) && full.startsWith(rootPrefix)) {
+        walked = true;
+        return full;
+      }
     }
     if (realRoot === null) {
       try {
@@ -388,7 +397,7 @@ export function checkPackageFiles(
       );
       continue;
     }
-    const file = readRegular(full, MAX_IO_SCHEMA_BYTES);
+    const file = readRegular(full, MAX_IO_SCHEMA_BYTES, walked);
     if (file.kind !== 'file') {
       out.push(at(source, path, 'SC014', `${which} schema "${rel}" does not exist in the package`));
       continue;

@@ -1,9 +1,10 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Document, Node, Pair } from 'yaml';
 import { AionError, fsError } from '../errors/index.js';
 import type { Diagnostic } from './diagnostics.js';
 import { fastYaml } from './fast-yaml.js';
+import { readKnownRegular, scratchBuffer } from './small-file.js';
 import { findDuplicateKeys } from './unique-keys.js';
 
 // The yaml library is loaded on first use: a run of well-formed manifests never needs it.
@@ -31,13 +32,45 @@ export interface SourceDocument {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Reads a manifest as strict UTF-8 text; binary, non-UTF-8 and oversized files are FS errors (exit 3). */
-export function readManifestText(file: string): string {
-  let bytes: Buffer;
+/**
+ * Reads a manifest as strict UTF-8 text; binary, non-UTF-8 and oversized files are FS errors (exit 3). With
+ * `regular`, the caller's directory walk saw the file as a regular file: it is opened non-blocking and read without
+ * an fstat when it is small (see `readKnownRegular`); every check below still applies to what was read.
+ */
+export function readManifestText(file: string, options: { regular?: boolean } = {}): string {
+  let bytes: Buffer | undefined;
   let fd: number | undefined;
   try {
+    if (options.regular) {
+      fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+      const n = readKnownRegular(fd);
+      if (n !== undefined) bytes = scratchBuffer().subarray(0, n);
+    } else {
+      fd = openSync(file, 'r');
+    }
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    throw fsError(err, file);
+  }
+  if (!bytes) bytes = readWhole(file, fd);
+  else closeSync(fd);
+  if (bytes.includes(0)) {
+    throw new AionError('FS004', `${file} is binary (it contains NUL bytes), not a YAML manifest`, {
+      hint: 'pass a YAML file',
+    });
+  }
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new AionError('FS004', `${file} is not valid UTF-8`, { hint: 'save the file as UTF-8' });
+  }
+}
+
+/** The bytes of the open manifest `fd` (closed here), from one fstat + read: oversized ones are refused (FS005). */
+function readWhole(file: string, fd: number): Buffer {
+  let bytes: Buffer;
+  try {
     // One open + fstat + read: no separate stat of the path.
-    fd = openSync(file, 'r');
     const size = fstatSync(fd).size;
     if (size > MAX_MANIFEST_BYTES) {
       throw new AionError('FS005', `${file} is ${size} bytes; manifests are limited to ${MAX_MANIFEST_BYTES} bytes`, {
@@ -56,18 +89,9 @@ export function readManifestText(file: string): string {
     if (err instanceof AionError) throw err;
     throw fsError(err, file);
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    closeSync(fd);
   }
-  if (bytes.includes(0)) {
-    throw new AionError('FS004', `${file} is binary (it contains NUL bytes), not a YAML manifest`, {
-      hint: 'pass a YAML file',
-    });
-  }
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw new AionError('FS004', `${file} is not valid UTF-8`, { hint: 'save the file as UTF-8' });
-  }
+  return bytes;
 }
 
 /**

@@ -112,7 +112,8 @@ export function validatePaths(paths: readonly string[], options: { cwd: string }
     const file = display(path);
     let text: string;
     try {
-      text = readManifestText(path);
+      // A file the walk saw as regular is read without an fstat (small-file.ts).
+      text = readManifestText(path, { regular: plainFiles.has(path) });
     } catch (err) {
       if (!isAionError(err)) throw err;
       diagnostics.push({ file, line: 1, col: 1, code: err.code, message: err.message.replace(path, file) });
