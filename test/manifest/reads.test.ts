@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
+import { referenceSchemas } from '../../bench/manifest.js';
 import { fastYaml } from '../../src/lib/manifest/fast-yaml.js';
+import { plainSchemaIsValid } from '../../src/lib/manifest/meta-fast.js';
+import { checkUserSchema } from '../../src/lib/manifest/schema-cache.js';
+import { generatedMetaValidator } from '../../src/lib/manifest/schemas.js';
 import { readKnownRegular, SCRATCH_BYTES, scratchBuffer } from '../../src/lib/manifest/small-file.js';
 import { MAX_DEPTH, nestingDepth } from '../../src/lib/manifest/source.js';
 import { expandPaths, validatePaths } from '../../src/lib/manifest/validate.js';
-import { tempDir } from '../helpers/cli.js';
+import { REPO_ROOT, tempDir } from '../helpers/cli.js';
 
 const AIP = (extra = '') =>
   [
@@ -172,5 +176,97 @@ describe('validate: the fast reads of walked files (issue 15, session 3)', { tim
       // Invalid YAML, duplicate keys and `__proto__` are the full parser's to report.
       assert.equal(fast.ok, false, `the fast path must decline:\n${text}`);
     }
+  });
+});
+
+describe('validate: the fast meta-schema check of I/O schemas (issue 15, session 3)', () => {
+  const meta = generatedMetaValidator()!;
+
+  /** Random schemas of tricky keywords and values (seeded, so a failure reproduces). */
+  function fuzzSchemas(count: number, seed: number): unknown[] {
+    let state = seed;
+    const rnd = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
+    const keys = [
+      ...['type', 'required', 'properties', 'additionalProperties', 'items', 'allOf', 'anyOf', 'oneOf', 'not'],
+      ...['minimum', 'maximum', 'exclusiveMinimum', 'multipleOf', 'maxLength', 'minItems', 'minContains'],
+      ...['title', 'description', 'format', 'enum', 'const', 'default', 'examples', 'uniqueItems', 'readOnly'],
+      ...['$schema', '$comment', 'prefixItems', 'if', 'then', 'contains', 'propertyNames', 'contentEncoding'],
+      ...['pattern', '$ref', '$id', 'unevaluatedProperties', 'dependentRequired', 'definitions', 'x-custom'],
+    ];
+    const scalars: unknown[] = [
+      ...[0, -0, 1, -1, 1.5, 0.1, 1e21, 'string', 'object', 'integer', 'strin', '', 'a', 'a(', true, false, null],
+      ...['https://json-schema.org/draft/2020-12/schema', 'http://json-schema.org/draft-07/schema#', '#/x'],
+    ];
+    const value = (depth: number): unknown => {
+      const r = rnd();
+      if (depth > 3 || r < 0.45) return pick(scalars);
+      if (r < 0.6) return schemaOf(depth + 1);
+      if (r < 0.8) {
+        const n = Math.floor(rnd() * 3);
+        return Array.from({ length: n }, () => (rnd() < 0.5 ? pick(scalars) : schemaOf(depth + 1)));
+      }
+      const out: Record<string, unknown> = {};
+      // Own properties, as JSON.parse makes them (even `__proto__`).
+      for (let i = Math.floor(rnd() * 3); i > 0; i--) {
+        const key = pick(['a', 'b', '__proto__', 'type']);
+        Object.defineProperty(out, key, {
+          value: value(depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      return out;
+    };
+    const schemaOf = (depth: number): unknown => {
+      if (rnd() < 0.1) return pick([true, false]);
+      const out: Record<string, unknown> = {};
+      for (let i = Math.floor(rnd() * 4); i > 0; i--) {
+        const key = pick(keys);
+        const r = rnd();
+        out[key] =
+          key === 'type' && r < 0.5
+            ? pick(['string', 'object', ['string', 'null'], ['string', 'string'], []])
+            : key === 'required' && r < 0.5
+              ? pick([['a'], ['a', 'b'], ['a', 'a'], [], [1]])
+              : key === 'properties' && r < 0.5
+                ? { a: schemaOf(depth + 1), b: pick([true, {}, 1, null]) }
+                : value(depth);
+      }
+      return out;
+    };
+    return Array.from({ length: count }, () => schemaOf(0));
+  }
+
+  it('never vouches for a schema the meta-schema rejects, on 20,000 random schemas', () => {
+    let taken = 0;
+    let rejected = 0;
+    for (const schema of fuzzSchemas(20_000, 15)) {
+      const valid = meta(schema);
+      if (!valid) rejected++;
+      if (!plainSchemaIsValid(schema)) continue;
+      taken++;
+      assert.equal(valid, true, `the fast check vouched for an invalid schema: ${JSON.stringify(schema)}`);
+    }
+    assert.ok(taken > 2000 && rejected > 2000, `taken ${taken}, rejected ${rejected}: the fuzz must exercise both`);
+  });
+
+  it('takes the reference package schemas and the examples (else the speed is silently lost)', async () => {
+    const { input, output } = referenceSchemas(7);
+    assert.ok(plainSchemaIsValid(input) && plainSchemaIsValid(output));
+    for (const pkg of ['summarize-wasm', 'echo-subprocess']) {
+      for (const file of readdirSync(join(REPO_ROOT, 'examples', pkg, 'schemas'))) {
+        const schema: unknown = JSON.parse(readFileSync(join(REPO_ROOT, 'examples', pkg, 'schemas', file), 'utf8'));
+        assert.ok(plainSchemaIsValid(schema), `${pkg}/schemas/${file}`);
+      }
+    }
+  });
+
+  it('declines what it does not check: errors still come from the meta-schema with their position', () => {
+    for (const schema of [{ type: 'strin' }, { pattern: '(' }, { $ref: '#/x' }, { minLength: -1 }, [], 'x']) {
+      assert.equal(plainSchemaIsValid(schema), false, JSON.stringify(schema));
+    }
+    assert.match(checkUserSchema({ type: 'object', properties: { a: { minimum: 'x' } } })!, /minimum must be number/);
   });
 });
