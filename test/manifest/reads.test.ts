@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
@@ -130,6 +130,25 @@ describe('validate: the fast reads of walked files (issue 15, session 3)', { tim
       join(root, 'c.d', 'aip.yaml'),
     ]);
     assert.ok(!plain.has(join(root, 'pipe.onex.yaml')));
+    // More entries than the insertion sort takes: the same collator order either way.
+    const many = join(root, 'many');
+    const names = ['b', 'A', 'a', 'é', 'e', 'Z', '_x', '1', '10', '2', 'B', 'ä'].map((n) => `${n}.onex.yaml`);
+    await mkdir(many);
+    for (const name of names) await writeFile(join(many, name), 'a: 1\n');
+    const collated = [...names].sort(new Intl.Collator().compare).map((n) => join(many, n));
+    assert.deepEqual(expandPaths([many]), collated);
+    for (let k = 2; k <= 8; k++) {
+      const few = join(root, `few${k}`);
+      await mkdir(few);
+      for (const name of names.slice(0, k)) await writeFile(join(few, name), 'a: 1\n');
+      const expected = names
+        .slice(0, k)
+        .sort(new Intl.Collator().compare)
+        .map((n) => join(few, n));
+      assert.deepEqual(expandPaths([few]), expected);
+    }
+    await rm(many, { recursive: true });
+    for (let k = 2; k <= 8; k++) await rm(join(root, `few${k}`), { recursive: true });
     const report = validatePaths(['walk'], { cwd: dir.path });
     assert.deepEqual(
       report.files.map((f) => f.file),

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, statSync } from 'node:fs';
 import { dirname, normalize, relative, resolve, sep } from 'node:path';
 import { AionError, isAionError } from '../errors/index.js';
 import { checkPackageFiles, checkRegistryGroup, type ParsedFile } from './cross.js';
@@ -28,6 +28,27 @@ const PRUNED_DIRS = new Set(['node_modules', '.git', 'dist']);
 const byName = new Intl.Collator().compare;
 
 /**
+ * Sorts directory entries by name in the collator's order, stably. A package directory holds a handful of entries:
+ * an insertion sort of those costs a fraction of `Array#sort` with a comparator (~10 µs a call until it is optimized,
+ * thousands of calls in a walk); both are stable, so the order is the same.
+ */
+function sortByName(entries: Dirent[]): void {
+  if (entries.length > 8) {
+    entries.sort((a, b) => byName(a.name, b.name));
+    return;
+  }
+  for (let i = 1; i < entries.length; i++) {
+    const entry = entries[i]!;
+    let j = i - 1;
+    while (j >= 0 && byName(entries[j]!.name, entry.name) > 0) {
+      entries[j + 1] = entries[j]!;
+      j--;
+    }
+    entries[j + 1] = entry;
+  }
+}
+
+/**
  * Files to validate: files as given, directories searched for the known manifest names. With `plainFiles`, every
  * regular file the walk meets (reached through no symlink from a directory given) is added to it: such a file is
  * inside any walked directory above it, so the package checks need no realpath for it.
@@ -37,7 +58,7 @@ export function expandPaths(paths: readonly string[], plainFiles?: Set<string>):
   // One readdir per directory: its entry types say what is a directory or a regular file (no stat per entry).
   const walk = (dir: string) => {
     const entries = readdirSync(dir, { withFileTypes: true });
-    if (entries.length > 1) entries.sort((a, b) => byName(a.name, b.name));
+    sortByName(entries);
     // `dir` is absolute and normalized and a readdir name holds no separator: concatenating is `join` without its cost.
     const prefix = dir.endsWith(sep) ? dir : dir + sep;
     for (const entry of entries) {
