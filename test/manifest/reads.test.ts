@@ -130,6 +130,14 @@ describe('validate: the fast reads of walked files (issue 15, session 3)', { tim
       join(root, 'c.d', 'aip.yaml'),
     ]);
     assert.ok(!plain.has(join(root, 'pipe.onex.yaml')));
+    // Relative paths come back as `join` makes them.
+    const cwd = process.cwd();
+    try {
+      process.chdir(root);
+      assert.deepEqual(expandPaths(['.', 'a/', './B']), ['.x.onex.yaml', 'a/aip.yaml', 'B/aip.yaml', 'c.d/aip.yaml']);
+    } finally {
+      process.chdir(cwd);
+    }
     // More entries than the insertion sort takes: the same collator order either way.
     const many = join(root, 'many');
     const names = ['b', 'A', 'a', 'é', 'e', 'Z', '_x', '1', '10', '2', 'B', 'ä'].map((n) => `${n}.onex.yaml`);

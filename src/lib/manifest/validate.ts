@@ -59,8 +59,8 @@ export function expandPaths(paths: readonly string[], plainFiles?: Set<string>):
   const walk = (dir: string) => {
     const entries = readdirSync(dir, { withFileTypes: true });
     sortByName(entries);
-    // `dir` is absolute and normalized and a readdir name holds no separator: concatenating is `join` without its cost.
-    const prefix = dir.endsWith(sep) ? dir : dir + sep;
+    // `dir` is normalized and a readdir name holds no separator: concatenating is `join` without its cost.
+    const prefix = dir === '.' ? '' : dir.endsWith(sep) ? dir : dir + sep;
     for (const entry of entries) {
       const name = entry.name;
       if (entry.isDirectory()) {
