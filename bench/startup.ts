@@ -8,7 +8,9 @@ import { median, REPO_ROOT, round } from './util.js';
 // 15) runs, the cases interleaved so that load changes hit every case alike:
 // - version_ms: `aionctl --version`, whole process via bin/run.js; version_over_node_ratio (= version_vs_node).
 // - <cmd>_ms / <cmd>_oclif_ms: a hot command whole process through the fast dispatch and through plain oclif
-//   (AIONCTL_FAST_START=off), on paths that do little work, so start-up dominates.
+//   (AIONCTL_FAST_START=off), on paths that do little work, so start-up dominates. stamp, validate and pull run
+//   without @oclif/core (src/lib/cli/lite.ts); verify and run with oclif and the root plugin only; stamp --help is
+//   declined by the fast path and answered by oclif.
 // - import_ms_<cmd>: importing the command's module once @oclif/core is loaded (what the command itself adds).
 
 interface Case {
@@ -66,6 +68,7 @@ export async function startupBench(): Promise<Record<string, number>> {
       ['validate', ['validate', join(REPO_ROOT, 'examples', 'summarize-wasm')]],
       ['verify_usage', ['verify']],
       ['run_not_found', ['run', '--input-json', '{}', 'no_such_package']],
+      ['pull_not_found', ['pull', `oci:${join(work, 'no-layout')}:v1`, '-q']],
       ['stamp_help', ['stamp', '--help']],
     ];
     const cases: Case[] = [

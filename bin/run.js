@@ -4,6 +4,8 @@
 // - `aionctl --version` is answered from package.json with node built-ins only (oclif's exact `config.userAgent`).
 // - `aionctl run` is handed to a live daemon of this exact build before oclif loads (node built-ins only); it falls
 //   through for everything else (no daemon, other flags, AIONCTL_DAEMON=off, --no-daemon).
+// - stamp, validate, push and pull run without @oclif/core at all (dist/src/lib/cli/lite.js: the command's handler
+//   with the same flag values, output and errors), unless argv needs oclif (help, usage errors, unusual shapes).
 // - the hot commands (stamp, validate, verify, run, push, pull) are dispatched with the root plugin only: oclif's own
 //   `execute`, but without loading @oclif/plugin-help (only the `help` command comes from it).
 // - @oclif/core's Node engine check loads all of semver (47 modules): the same check is made here on its
@@ -16,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const HOT = new Set(['stamp', 'validate', 'verify', 'run', 'push', 'pull']);
+const LITE = new Set(['stamp', 'validate', 'push', 'pull']);
 const argv = process.argv.slice(2);
 // AIONCTL_FAST_START=off: plain oclif for everything but the daemon hand-off (the bench's same-run reference, and
 // the tests' proof that the fast paths answer exactly as oclif does).
@@ -102,6 +105,25 @@ if (!handled && argv[0] === 'run' && process.env.AIONCTL_DAEMON !== 'off') {
       handled = true;
       process.exitCode = code;
     }
+  }
+}
+if (!handled && FAST && LITE.has(argv[0])) {
+  let lite;
+  try {
+    lite = await import('../dist/src/lib/cli/lite.js');
+  } catch {
+    lite = undefined; // not built: oclif reports it
+  }
+  if (lite) {
+    const pkg = pjson();
+    handled = await lite.runLite(argv[0], argv.slice(1), {
+      bin: pkg.oclif?.bin ?? pkg.name,
+      version: pkg.version,
+      env: process.env,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      exit: (code) => process.exit(code),
+    });
   }
 }
 if (!handled) {

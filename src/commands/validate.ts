@@ -1,13 +1,6 @@
-import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../lib/cli/index.js';
-import { EXIT } from '../lib/errors/index.js';
-import {
-  assertSomethingToValidate,
-  formatDiagnostic,
-  toSarif,
-  validatePaths,
-  type ValidationReport,
-} from '../lib/manifest/index.js';
+import { BaseCommand, oclifArgs, oclifFlags } from '../lib/cli/index.js';
+import { runValidateCommand, validateSpec } from '../lib/cli/handlers/validate.js';
+import type { ValidationReport } from '../lib/manifest/index.js';
 
 export default class Validate extends BaseCommand {
   static override summary = 'Validate agent package manifests and registry files against their schemas.';
@@ -22,41 +15,12 @@ export default class Validate extends BaseCommand {
     '<%= config.bin %> validate aip.yaml --json',
     '<%= config.bin %> validate registry/ --format sarif > aionctl.sarif',
   ];
-  static override strict = false;
-  static override args = {
-    paths: Args.string({ description: 'Files or directories to validate (default: the current directory).' }),
-  };
-  static override flags = {
-    format: Flags.string({
-      description: 'Output format: text (default) or sarif (SARIF 2.1.0 on stdout, for code scanning).',
-      options: ['text', 'sarif'],
-      default: 'text',
-    }),
-    quiet: Flags.boolean({ char: 'q', description: 'Print only the problems, no summary.' }),
-  };
+  static override strict = validateSpec.strict;
+  static override args = oclifArgs(validateSpec.args);
+  static override flags = oclifFlags(validateSpec.flags);
 
   async run(): Promise<ValidationReport> {
-    const { argv, flags } = await this.parse(Validate);
-    const paths = argv.length > 0 ? (argv as string[]) : ['.'];
-    const report = validatePaths(paths, { cwd: process.cwd() });
-    assertSomethingToValidate(report, paths);
-    const { summary } = report;
-    this.setExitCode(summary.unreadable > 0 ? EXIT.INPUT : summary.errors > 0 ? EXIT.CHECK_FAILED : EXIT.OK);
-    if (flags.format === 'sarif' && !this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify(toSarif(report.diagnostics, this.config.version), null, 2)}\n`);
-      return report;
-    }
-    for (const d of report.diagnostics) {
-      this.log(formatDiagnostic(d).replace(d.code, this.out(d.severity === 'warning' ? 'yellow' : 'red', d.code)));
-    }
-    if (!flags.quiet) {
-      const warnings = summary.warnings > 0 ? ` (${summary.warnings} warning(s))` : '';
-      const status =
-        summary.errors === 0
-          ? this.out('green', `${summary.files} file(s) valid`) + warnings
-          : `${summary.errors} problem(s) in ${summary.invalid + summary.unreadable} of ${summary.files} file(s)${warnings}`;
-      this.diag(status);
-    }
-    return report;
+    const parsed = await this.parse(Validate);
+    return runValidateCommand(this.io(), { flags: parsed.flags, args: parsed.args, argv: parsed.argv as string[] });
   }
 }

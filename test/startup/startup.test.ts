@@ -43,14 +43,14 @@ function traced(args: string[], cwd: string): Promise<CliResult & { packages: Se
 }
 
 /** The same command through the fast paths and through plain oclif: identical exit code, stdout and stderr. */
-async function assertSameAsOclif(args: string[], cwd = REPO_ROOT): Promise<CliResult> {
+async function assertSameAsOclif(args: string[], cwd = REPO_ROOT, mask = (text: string) => text): Promise<CliResult> {
   const [fast, plain] = await Promise.all([
     runCli(args, { cwd, env: env() }),
     runCli(args, { cwd, env: env({ AIONCTL_FAST_START: 'off' }) }),
   ]);
   assert.deepEqual(
-    { code: fast.code, stdout: fast.stdout, stderr: fast.stderr },
-    { code: plain.code, stdout: plain.stdout, stderr: plain.stderr },
+    { code: fast.code, stdout: mask(fast.stdout), stderr: mask(fast.stderr) },
+    { code: plain.code, stdout: mask(plain.stdout), stderr: mask(plain.stderr) },
     `aionctl ${args.join(' ')}`,
   );
   return fast;
@@ -103,16 +103,73 @@ describe('start-up fast paths (bin/run.js)', () => {
     await assertSameAsOclif(['config', '--json']);
   });
 
-  it('stamp --check over files without blocks loads no yaml, ajv, ink, undici, sigstore nor semver', async () => {
+  it('stamp --check over files without blocks loads no oclif, yaml, ajv, ink, undici, sigstore nor semver', async () => {
     const r = await traced(['stamp', '--check', '.'], plain);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout + r.stderr, /would stamp/);
-    const loaded = [...r.packages].filter((p) => isHeavy(p) || p === 'semver');
+    const loaded = [...r.packages].filter((p) => isHeavy(p) || p === 'semver' || p.startsWith('@oclif/'));
     assert.deepEqual(loaded, [], `loaded: ${loaded.join(', ')}`);
-    assert.ok(r.packages.has('@oclif/core'), 'the trace sees CommonJS packages');
     assert.ok(
-      r.files.some((f) => f.endsWith('/dist/src/commands/stamp.js')),
+      r.files.some((f) => f.endsWith('/dist/src/lib/cli/handlers/stamp.js')),
       'the trace sees ES modules',
+    );
+    // what the fast path declines still reaches oclif (and the trace sees CommonJS packages)
+    const help = await traced(['stamp', '--help'], plain);
+    assert.equal(help.code, 0, help.stderr);
+    assert.ok(help.packages.has('@oclif/core'), 'stamp --help is answered by oclif');
+  });
+
+  it('stamp, validate, push and pull run without @oclif/core and answer exactly as oclif does', async () => {
+    const stamped = join(dir.path, 'stamped');
+    await mkdir(join(stamped, 'gen'), { recursive: true });
+    await writeFile(join(stamped, 'a.py'), 'print(1)\n');
+    await writeFile(join(stamped, 'gen', 'g.py'), 'print(2)\n');
+    await writeFile(join(stamped, 'b.json'), '{}\n');
+    const pkg = join(REPO_ROOT, 'examples', 'summarize-wasm');
+    const cases: Array<[string[], string]> = [
+      [['stamp', '--check', '--json', 'b.json'], stamped], // random uuids of would-stamp files would differ
+      [['stamp', '-c', '-v', '-x', 'gen/**', 'a.py', 'gen/g.py', 'b.json'], stamped],
+      [['stamp', '--check', '--no-cache', '--diff', '--owner=Team Lab', '--lifecycle', 'draft', 'a.py'], stamped],
+      [['stamp', '--check', '--strict', '.'], stamped],
+      [['stamp', '--regenerate-uuid', '--json'], stamped],
+      [['stamp', '--check', 'no-such-file.py', '--quiet'], stamped],
+      [['validate', pkg, '--json'], plain],
+      [['validate', '--format', 'sarif', pkg], plain],
+      [['validate', '-q', join(dir.path, 'missing')], plain],
+      [['push', join(dir.path, 'missing-pkg'), `oci:${join(dir.path, 'export')}:v1`], plain],
+      [
+        ['push', join(dir.path, 'missing-pkg'), `oci:${join(dir.path, 'export')}:v1`, '--json', '--no-referrers'],
+        plain,
+      ],
+      [['pull', `oci:${join(dir.path, 'no-layout')}:v1`, '-q'], plain],
+      [['pull', `oci:${join(dir.path, 'no-layout')}:v1`, '--insecure-skip-verify', '--json'], plain],
+      [['pull', 'not a reference!'], plain],
+    ];
+    // a file stamped for the first time gets a random uuid (and so another hash) in each run
+    const fresh = (text: string) => text.replace(/("?(?:uuid|hash)"?: )"[^"]+"/g, '$1"…"');
+    for (const [args, cwd] of cases) await assertSameAsOclif(args, cwd, fresh);
+    // in-process, not through oclif: no @oclif package is loaded (the usage-error case above went to oclif)
+    for (const [args, cwd] of [cases[1]!, cases[6]!, cases[9]!, cases[11]!]) {
+      const r = await traced(args, cwd);
+      const oclif = [...r.packages].filter((p) => p.startsWith('@oclif/'));
+      assert.deepEqual(oclif, [], `aionctl ${args.join(' ')} loaded ${oclif.join(', ')}`);
+    }
+    // what stamp wrote through the fast path is what oclif would have written: stamp both copies, compare bytes
+    const twin = join(dir.path, 'twin');
+    await mkdir(twin, { recursive: true });
+    await writeFile(join(twin, 'c.py'), 'print(1)\n');
+    await writeFile(join(stamped, 'c.py'), 'print(1)\n');
+    const fast = await runCli(['stamp', '--owner', 'x', 'c.py'], { cwd: stamped, env: env() });
+    const slow = await runCli(['stamp', '--owner', 'x', 'c.py'], {
+      cwd: twin,
+      env: env({ AIONCTL_FAST_START: 'off' }),
+    });
+    assert.equal(fast.code, 0, fast.stderr);
+    assert.equal(slow.code, 0, slow.stderr);
+    const strip = (t: string) => t.replace(/^.*uuid.*$/gm, '').replace(/^.*hash.*$/gm, '');
+    assert.equal(
+      strip(await readFile(join(stamped, 'c.py'), 'utf8')),
+      strip(await readFile(join(twin, 'c.py'), 'utf8')),
     );
   });
 

@@ -1,5 +1,6 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
-import { AionError, EXIT, formatPosition, isAionError } from '../errors/index.js';
+import { AionError, isAionError } from '../errors/index.js';
+import { type CommandIo, debugIn, type ErrorOutput, quietIn, renderAionError, renderUnexpectedError } from './io.js';
 import { createStyler, colorEnabled, type Styler } from './style.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -27,9 +28,22 @@ export abstract class BaseCommand extends Command {
   /** `-q/--quiet` given (commands that have the flag): diagnostics and progress lines are not printed. */
   protected get quiet(): boolean {
     const flags = (this.ctor as { flags?: Record<string, unknown> }).flags ?? {};
-    if (!('quiet' in flags)) return false;
-    const end = this.argv.indexOf('--');
-    return (end < 0 ? this.argv : this.argv.slice(0, end)).some((a) => a === '-q' || a === '--quiet');
+    return 'quiet' in flags && quietIn(this.argv);
+  }
+
+  /** This command as the handlers in src/lib/cli/handlers see it (the start-up fast path gives them the same). */
+  protected io(): CommandIo {
+    return {
+      bin: this.config.bin,
+      version: this.config.version,
+      out: this.out,
+      err: this.err,
+      jsonEnabled: () => this.jsonEnabled(),
+      log: (message) => this.log(message),
+      diag: (message) => this.diag(message),
+      warnLine: (message) => this.warnLine(message),
+      setExitCode: (code) => this.setExitCode(code),
+    };
   }
 
   /** A diagnostic line on stderr (never on stdout, so pipes stay clean); silent under --json and --quiet. */
@@ -46,9 +60,14 @@ export abstract class BaseCommand extends Command {
     process.exitCode = code;
   }
 
-  private debugEnabled(): boolean {
-    const env = process.env.DEBUG ?? '';
-    return this.argv.includes('--debug') || env === '*' || env.split(',').some((d) => d.trim().startsWith('aionctl'));
+  private errorOutput(): ErrorOutput {
+    return {
+      json: this.jsonEnabled(),
+      debug: debugIn(this.argv, process.env),
+      err: this.err,
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+    };
   }
 
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
@@ -68,25 +87,11 @@ export abstract class BaseCommand extends Command {
       return this.exit(aion.exitCode);
     }
     // A bug: say so plainly, stack only when asked.
-    if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({ error: { code: 'EX001', message: error.message } }, null, 2)}\n`);
-    } else {
-      process.stderr.write(`${this.err('red', 'error')} EX001: internal error: ${error.message}\n`);
-      if (this.debugEnabled()) process.stderr.write(`${error.stack ?? ''}\n`);
-      else process.stderr.write('  hint: rerun with --debug for a stack trace and report it\n');
-    }
-    return this.exit(EXIT.INTERNAL);
+    return this.exit(renderUnexpectedError(error, this.errorOutput()));
   }
 
   protected renderError(error: AionError): void {
-    if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
-      return;
-    }
-    const where = formatPosition(error.position);
-    process.stderr.write(`${this.err('red', 'error')} ${error.code}: ${where ? `${where}: ` : ''}${error.message}\n`);
-    if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
-    if (this.debugEnabled() && error.cause instanceof Error) process.stderr.write(`${error.cause.stack ?? ''}\n`);
+    renderAionError(error, this.errorOutput());
   }
 }
 

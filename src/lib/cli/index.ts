@@ -1,4 +1,5 @@
 export { BaseCommand, type BaseFlags } from './base-command.js';
+export { oclifArgs, oclifFlags } from './oclif-spec.js';
 export { colorEnabled, createStyler, type StyleName, type Styler } from './style.js';
 export {
   assertNoTlogUpload,

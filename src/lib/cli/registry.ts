@@ -1,32 +1,6 @@
-/** Flags every registry command shares, and turning them into connection options. */
-import { Flags } from '@oclif/core';
-import type { ConnectOptions } from '../oci/registry/index.js';
+/** The registry flags as oclif Flags (from their spec in connect.ts), for the command classes. */
+import { registryFlagSpecs } from './connect.js';
+import { oclifFlags } from './oclif-spec.js';
 
-export const registryFlags = {
-  'plain-http': Flags.boolean({
-    description: 'Talk plain HTTP (no TLS) to the registry. Default for localhost, 127.0.0.1 and [::1].',
-    helpGroup: 'REGISTRY',
-  }),
-  insecure: Flags.boolean({
-    description: 'Use TLS but do NOT verify the registry certificate (unsafe: anyone on the path can tamper).',
-    helpGroup: 'REGISTRY',
-  }),
-  quiet: Flags.boolean({ char: 'q', description: 'No progress output, only the result.', helpGroup: 'REGISTRY' }),
-};
-
-export interface RegistryFlagValues {
-  'plain-http'?: boolean;
-  insecure?: boolean;
-}
-
-export const INSECURE_WARNING =
-  'TLS certificate verification is OFF (--insecure): anyone between you and the registry can read and alter what is transferred';
-
-export function connectOptions(
-  flags: RegistryFlagValues,
-  warn: (message: string) => void,
-  extra: ConnectOptions = {},
-): ConnectOptions {
-  if (flags.insecure) warn(INSECURE_WARNING);
-  return { insecure: flags.insecure === true, onWarning: (m) => warn(`registry says: ${m}`), ...extra };
-}
+export const registryFlags = oclifFlags(registryFlagSpecs);
+export { connectOptions, INSECURE_WARNING, type RegistryFlagValues } from './connect.js';

@@ -32,7 +32,7 @@ export {
   type StampRunResult,
   stampFiles,
 } from './run.js';
-export { globMatcher, PRUNED_DIRS, selectFiles } from './select.js';
+export { globMatcher, mayBeInGitWorkTree, PRUNED_DIRS, selectFiles } from './select.js';
 export {
   type CommentStyle,
   fileTypeFor,

@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
+import { lstatSync } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import type { AionError } from '../errors/index.js';
 import { stampFsError as fsError } from './fs-errors.js';
@@ -17,6 +17,11 @@ export interface SelectOptions {
   /** `.aionctl.yaml` `stamp.ignore` globs, relative to `projectRoot`. */
   ignore: string[];
   projectRoot?: string;
+  /**
+   * The environment git would run with. Given, and with neither GIT_DIR nor GIT_WORK_TREE set, a directory with no
+   * `.git` in it or above it is walked without asking git (spawning git costs tens of ms of start-up).
+   */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Candidate {
@@ -98,7 +103,8 @@ export async function selectFiles(options: SelectOptions): Promise<Selection> {
     }
     if (info.isSymbolicLink()) selection.symlinks.push(path);
     else if (info.isDirectory()) {
-      const listed = (await gitListFiles(abs)) ?? (await walkDirectory(abs));
+      const git = options.env === undefined || mayBeInGitWorkTree(abs, options.env);
+      const listed = (git ? await gitListFiles(abs) : undefined) ?? (await walkDirectory(abs));
       const shownDir = relative(options.cwd, abs);
       const absDir = abs.endsWith(sep) ? abs : abs + sep;
       for (const rel of listed) {
@@ -111,8 +117,26 @@ export async function selectFiles(options: SelectOptions): Promise<Selection> {
   return selection;
 }
 
+/**
+ * Whether git could see `dir` as part of a work tree: a `.git` (directory or gitfile) in it or an ancestor, or an
+ * environment that points git elsewhere. No `.git` anywhere above means `git ls-files` would fail anyway.
+ */
+export function mayBeInGitWorkTree(dir: string, env: NodeJS.ProcessEnv): boolean {
+  if (env.GIT_DIR !== undefined || env.GIT_WORK_TREE !== undefined) return true;
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      if (lstatSync(join(d, '.git'), { throwIfNoEntry: false }) !== undefined) return true;
+    } catch {
+      return true; // cannot tell (EACCES...): ask git
+    }
+    if (dirname(d) === d) return false;
+  }
+}
+
 /** `git ls-files` in a work tree (tracked + untracked, .gitignore honoured); undefined outside git. */
-function gitListFiles(dir: string): Promise<string[] | undefined> {
+async function gitListFiles(dir: string): Promise<string[] | undefined> {
+  // Loaded here: node:child_process pulls in net and streams, start-up time a run outside git does not need.
+  const { execFile } = await import('node:child_process');
   return new Promise((done) => {
     execFile(
       'git',

@@ -1,5 +1,7 @@
 /** Tag list presentation: hiding referrer-fallback tags and semver ordering (Helm's `_` for `+`). Pure. */
-import semver from 'semver';
+// The two functions alone: semver's index loads all of its ~45 modules, start-up time for every pull and push.
+import rcompare from 'semver/functions/rcompare.js';
+import valid from 'semver/functions/valid.js';
 
 export type TagSort = 'none' | 'lexical' | 'semver';
 
@@ -19,7 +21,7 @@ export function isReferrerTag(tag: string): boolean {
 export function tagVersion(tag: string): string | undefined {
   const version = tag.replaceAll('_', '+');
   // Strict like Helm's StrictNewVersion: `v1.2.3` and `=1.2.3` are not versions.
-  return /^\d/.test(version) && semver.valid(version) !== null ? version : undefined;
+  return /^\d/.test(version) && valid(version) !== null ? version : undefined;
 }
 
 /**
@@ -34,6 +36,6 @@ export function presentTags(tags: readonly string[], options: TagListOptions = {
   if (sort === 'lexical') return kept.sort(lexical);
   const versions = kept.filter((t) => tagVersion(t) !== undefined);
   const others = kept.filter((t) => tagVersion(t) === undefined).sort(lexical);
-  versions.sort((a, b) => semver.rcompare(tagVersion(a) as string, tagVersion(b) as string) || lexical(a, b));
+  versions.sort((a, b) => rcompare(tagVersion(a) as string, tagVersion(b) as string) || lexical(a, b));
   return [...versions, ...others];
 }
