@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { copyArtifact, type Descriptor, descriptorFor, LayoutTarget, MEDIA_TYPES } from '../../src/lib/oci/index.js';
+import { AionError } from '../../src/lib/errors/index.js';
 import { tempDir } from '../helpers/cli.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -88,5 +89,39 @@ describe('copyArtifact', () => {
     assert.equal(await dst.exists(d), false);
     assert.equal(await dst.exists(layer), false);
     assert.deepEqual(await dst.tags(), []);
+  });
+
+  it('the referrer lists asked for early: their failure surfaces after the graph, never as an unhandled rejection', async () => {
+    const [src, dst] = await layouts();
+    await pushImage(src, 'early lists', {}, 'v1');
+    const broken = Object.assign(Object.create(src) as LayoutTarget, {
+      tags: () => Promise.reject(new AionError('RG014', 'tags broke')),
+      referrers: () => Promise.reject(new AionError('RG014', 'referrers broke')),
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // the graph copies first; then the early tag list's error is the copy's error (RG014 is not a 'forbidden')
+      await assert.rejects(copyArtifact(broken, 'v1', dst, 'v1', { referrers: true }), /tags broke/);
+      assert.deepEqual(await dst.tags(), ['v1']);
+      // a graph that fails (corrupt blob) fails with its own error; the early lists' rejections go nowhere
+      const [src2, dst2] = await layouts();
+      await pushImage(src2, 'corrupt later', {}, 'v1');
+      const layer = descriptorFor('application/octet-stream', Buffer.from('corrupt later'));
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(src2.blobPath(layer.digest), 'CORRUPT later');
+      const broken2 = Object.assign(Object.create(src2) as LayoutTarget, {
+        tags: () => Promise.reject(new AionError('RG014', 'tags broke')),
+        referrers: () => Promise.reject(new AionError('RG014', 'referrers broke')),
+      });
+      await assert.rejects(copyArtifact(broken2, 'v1', dst2, 'v1', { referrers: true }), (e: AionError) => {
+        return e.code === 'RG009';
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

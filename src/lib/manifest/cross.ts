@@ -10,6 +10,7 @@ import type { Diagnostic } from './diagnostics.js';
 import type { ErrorCode } from '../errors/index.js';
 import type { ManifestKind } from './kinds.js';
 import { checkUserSchema, userSchemaValidator } from './schema-cache.js';
+import { readKnownRegular, SCRATCH_BYTES, scratchBuffer } from './small-file.js';
 import { nestingDepth, type PathSegment, type SourceDocument } from './source.js';
 
 // semver is loaded only for a package that declares dependencies (loading all of it costs a cold start ~20 ms).
@@ -225,11 +226,16 @@ function insidePackage(root: string, realRoot: string | undefined, rel: string):
   return full;
 }
 
-/** A regular file's size and (when at most `maxBytes`) its bytes, from one open + fstat + read; undefined if absent. */
+/**
+ * A regular file's size and (when at most `maxBytes`) its text as UTF-8, from one open + fstat + read; `missing`
+ * if absent. Opened non-blocking: a FIFO planted under a schema's name is `not-file`, never a hang. With `regular`
+ * (the directory walk saw a regular file there), a small file is read without the fstat (`readKnownRegular`).
+ */
 function readRegular(
   file: string,
   maxBytes: number,
-): { kind: 'missing' | 'not-file' } | { kind: 'file'; size: number; bytes?: Buffer } {
+  regular = false,
+): { kind: 'missing' | 'not-file' } | { kind: 'file'; size: number; text?: string } {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -240,17 +246,23 @@ function readRegular(
     throw err;
   }
   try {
+    if (regular) {
+      const n = readKnownRegular(fd);
+      if (n !== undefined && n <= maxBytes)
+        return { kind: 'file', size: n, text: scratchBuffer().toString('utf8', 0, n) };
+    }
     const stat = fstatSync(fd);
     if (!stat.isFile()) return { kind: 'not-file' };
     if (stat.size > maxBytes) return { kind: 'file', size: stat.size };
-    const bytes = Buffer.allocUnsafe(stat.size);
+    const bytes = stat.size <= SCRATCH_BYTES ? scratchBuffer() : Buffer.allocUnsafe(stat.size);
+    const size = Math.min(stat.size, bytes.length);
     let off = 0;
-    while (off < bytes.length) {
-      const n = readSync(fd, bytes, off, bytes.length - off, off);
+    while (off < size) {
+      const n = readSync(fd, bytes, off, size - off, off);
       if (n === 0) break;
       off += n;
     }
-    return { kind: 'file', size: stat.size, bytes: bytes.subarray(0, off) };
+    return { kind: 'file', size: stat.size, text: bytes.toString('utf8', 0, off) };
   } finally {
     closeSync(fd);
   }
@@ -301,6 +313,9 @@ function resolvesLocally(schema: unknown, ref: string): boolean {
   return node !== undefined;
 }
 
+/** An empty, `.` or `..` segment in a relative path (what `join` would normalize away). */
+const ODD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
+
 /** Checks the files an agent package names: its module, its I/O schemas, and its dependency ranges. */
 export function checkPackageFiles(
   source: SourceDocument,
@@ -311,12 +326,20 @@ export function checkPackageFiles(
   if (!isObj(data)) return out;
   const root = dirname(source.file);
   let realRoot: string | undefined | null = null;
-  const plain = options.plainFiles;
+  const plain = options.plainFiles?.has(source.file) ? options.plainFiles : undefined;
+  const rootPrefix = root + sep;
+  // Whether the last path `inside` returned is a file the walk saw as regular (it can be read without an fstat).
+  let walked = false;
   const inside = (rel: string) => {
+    walked = false;
     // A file the directory walk reached through no symlink, below a manifest it reached the same way, is inside.
-    if (plain?.has(source.file) && !isAbsolute(rel)) {
-      const full = join(root, rel);
-      if (plain.has(full) && full.startsWith(root + sep)) return full;
+    if (plain && !isAbsolute(rel)) {
+      // A relative path without `.`, `..` or empty segments joins by concatenation (`join` normalizes, at a cost).
+      const full = sep === '/' && !ODD_SEGMENT.test(rel) ? rootPrefix + rel : join(root, rel);
+      if (plain.has(full) && full.startsWith(rootPrefix)) {
+        walked = true;
+        return full;
+      }
     }
     if (realRoot === null) {
       try {
@@ -374,12 +397,12 @@ export function checkPackageFiles(
       );
       continue;
     }
-    const file = readRegular(full, MAX_IO_SCHEMA_BYTES);
+    const file = readRegular(full, MAX_IO_SCHEMA_BYTES, walked);
     if (file.kind !== 'file') {
       out.push(at(source, path, 'SC014', `${which} schema "${rel}" does not exist in the package`));
       continue;
     }
-    if (!file.bytes) {
+    if (file.text === undefined) {
       out.push(
         at(
           source,
@@ -392,7 +415,7 @@ export function checkPackageFiles(
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(file.bytes.toString('utf8'));
+      parsed = JSON.parse(file.text);
     } catch (err) {
       out.push(at(source, path, 'SC015', `${which} schema "${rel}" is not JSON: ${(err as Error).message}`));
       continue;

@@ -61,24 +61,42 @@ function checkPlainStart(text: string): void {
   if (c === '-' && !/^-[0-9.]/.test(text)) giveUp('indicator');
 }
 
-/** Strips a trailing ` # comment` from the rest of a line after a complete value; anything else is not ours. */
-function expectEnd(rest: string): void {
-  if (rest === '') return;
-  if (!/^ +(?:#.*)?$/.test(rest)) giveUp('text after value');
+/**
+ * After a complete value at `text[i]`, the line may only end or carry a ` # comment`; anything else is not ours.
+ * (A comment holding U+2028/U+2029 is left to the yaml library, as the former `/^ +(?:#.*)?$/` check did.)
+ */
+function expectEnd(text: string, i: number): void {
+  const len = text.length;
+  if (i >= len) return;
+  if (text.charCodeAt(i) !== 32) giveUp('text after value');
+  while (i < len && text.charCodeAt(i) === 32) i++;
+  if (i === len) return;
+  if (text.charCodeAt(i) !== 35 || /[\u2028\u2029]/.test(text.slice(i))) giveUp('text after value');
 }
 
 const ESCAPES: Record<string, string> = { '\\': '\\', '"': '"', '/': '/', n: '\n', t: '\t', r: '\r' };
 
-/** A double-quoted scalar starting at text[0]; returns the value and the index after the closing quote. */
-function doubleQuoted(text: string): [string, number] {
+/** Where the last quoted scalar ended (the index after its closing quote): no tuple per scalar. */
+let quoteEnd = 0;
+
+/** A double-quoted scalar whose opening quote is text[start]; sets `quoteEnd`. */
+function doubleQuoted(text: string, start: number): string {
   let out = '';
-  let i = 1;
+  let i = start + 1;
+  const len = text.length;
   for (;;) {
-    const next = text.slice(i).search(/["\\]/);
-    if (next < 0) return giveUp('multi-line double-quoted scalar');
-    out += text.slice(i, i + next);
-    i += next;
-    if (text[i] === '"') return [out, i + 1];
+    let j = i;
+    for (; j < len; j++) {
+      const c = text.charCodeAt(j);
+      if (c === 34 || c === 92) break;
+    }
+    if (j >= len) return giveUp('multi-line double-quoted scalar');
+    out = out === '' ? text.slice(i, j) : out + text.slice(i, j);
+    i = j;
+    if (text.charCodeAt(i) === 34) {
+      quoteEnd = i + 1;
+      return out;
+    }
     const e = text[i + 1];
     if (e === undefined) return giveUp('escape at end of line');
     if (e === 'u') {
@@ -97,10 +115,10 @@ function doubleQuoted(text: string): [string, number] {
   }
 }
 
-/** A single-quoted scalar starting at text[0] (`''` is a quote). */
-function singleQuoted(text: string): [string, number] {
+/** A single-quoted scalar whose opening quote is text[start] (`''` is a quote); sets `quoteEnd`. */
+function singleQuoted(text: string, start: number): string {
   let out = '';
-  let i = 1;
+  let i = start + 1;
   for (;;) {
     const q = text.indexOf("'", i);
     if (q < 0) return giveUp('multi-line single-quoted scalar');
@@ -110,7 +128,8 @@ function singleQuoted(text: string): [string, number] {
       i = q + 2;
       continue;
     }
-    return [out, q + 1];
+    quoteEnd = q + 1;
+    return out;
   }
 }
 
@@ -118,20 +137,20 @@ function singleQuoted(text: string): [string, number] {
 function inlineValue(text: string): unknown {
   const c = text[0];
   if (c === '"') {
-    const [value, end] = doubleQuoted(text);
-    expectEnd(text.slice(end));
+    const value = doubleQuoted(text, 0);
+    expectEnd(text, quoteEnd);
     return value;
   }
   if (c === "'") {
-    const [value, end] = singleQuoted(text);
-    expectEnd(text.slice(end));
+    const value = singleQuoted(text, 0);
+    expectEnd(text, quoteEnd);
     return value;
   }
   if (c === '[') return flowSequence(text);
   if (c === '{') {
     const m = /^\{ *\}/.exec(text);
     if (!m) giveUp('flow mapping');
-    expectEnd(text.slice(m![0].length));
+    expectEnd(text, m![0].length);
     return {};
   }
   return plainInline(text);
@@ -140,7 +159,8 @@ function inlineValue(text: string): unknown {
 function plainInline(text: string): unknown {
   checkPlainStart(text);
   const hash = text.indexOf(' #');
-  const body = (hash >= 0 ? text.slice(0, hash) : text).replace(/ +$/, '');
+  let body = hash >= 0 ? text.slice(0, hash) : text;
+  if (body.charCodeAt(body.length - 1) === 32) body = body.replace(/ +$/, '');
   if (body.includes(': ') || body.endsWith(':')) giveUp('mapping in a plain scalar');
   return resolvePlain(body);
 }
@@ -154,16 +174,15 @@ function flowSequence(text: string): unknown[] {
   };
   skip();
   if (text[i] === ']') {
-    expectEnd(text.slice(i + 1));
+    expectEnd(text, i + 1);
     return out;
   }
   for (;;) {
     skip();
     const c = text[i];
     if (c === '"' || c === "'") {
-      const [value, end] = c === '"' ? doubleQuoted(text.slice(i)) : singleQuoted(text.slice(i));
-      out.push(value);
-      i += end;
+      out.push(c === '"' ? doubleQuoted(text, i) : singleQuoted(text, i));
+      i = quoteEnd;
     } else {
       const m = /^[^,[\]{}#"':]+/.exec(text.slice(i));
       if (!m) return giveUp('flow item');
@@ -181,37 +200,48 @@ function flowSequence(text: string): unknown[] {
       continue;
     }
     if (text[i] === ']') {
-      expectEnd(text.slice(i + 1));
+      expectEnd(text, i + 1);
       return out;
     }
     return giveUp('flow sequence');
   }
 }
 
-/** `key: rest` → [key, rest] (rest without leading spaces), or undefined when the line is not a mapping entry. */
-function splitKey(text: string): [string, string] | undefined {
+/** The key and the rest of the line (without its leading spaces) of the last `splitKey` that returned true. */
+let entryKey = '';
+let entryRest = '';
+
+/** `key: rest` → true with `entryKey`/`entryRest` set, or false when the line is not a mapping entry. */
+function splitKey(text: string): boolean {
   let key: string;
   let after: number;
-  const c = text[0];
-  if (c === '"' || c === "'") {
-    const [value, end] = c === '"' ? doubleQuoted(text) : singleQuoted(text);
-    key = value;
-    after = end;
-    while (text[after] === ' ') after++;
-    if (text[after] !== ':') return undefined;
+  const c = text.charCodeAt(0);
+  const len = text.length;
+  if (c === 34 || c === 39) {
+    key = c === 34 ? doubleQuoted(text, 0) : singleQuoted(text, 0);
+    after = quoteEnd;
+    while (text.charCodeAt(after) === 32) after++;
+    if (text.charCodeAt(after) !== 58) return false;
   } else {
-    const colon = text.search(/:(?: |$)/);
-    if (colon < 0) return undefined;
-    key = text.slice(0, colon).replace(/ +$/, '');
+    // The first `:` followed by a space or the end of the line.
+    let colon = text.indexOf(':');
+    while (colon >= 0 && colon + 1 < len && text.charCodeAt(colon + 1) !== 32) colon = text.indexOf(':', colon + 1);
+    if (colon < 0) return false;
+    let end = colon;
+    while (end > 0 && text.charCodeAt(end - 1) === 32) end--;
+    key = text.slice(0, end);
     if (!PLAIN_KEY.test(key)) return giveUp('key form');
     after = colon;
   }
   if (RESERVED_KEY.test(key)) giveUp('reserved key');
   // The yaml library limits implicit keys to 1024 characters: long ones are its to report.
   if (after > 1000) giveUp('long key');
-  const rest = text.slice(after + 1);
-  if (rest !== '' && rest[0] !== ' ') giveUp('key form');
-  return [key, rest.replace(/^ +/, '')];
+  let r = after + 1;
+  if (r < len && text.charCodeAt(r) !== 32) giveUp('key form');
+  while (r < len && text.charCodeAt(r) === 32) r++;
+  entryKey = key;
+  entryRest = r < len ? text.slice(r) : '';
+  return true;
 }
 
 class FastParser {
@@ -279,17 +309,16 @@ class FastParser {
 
   mapping(indent: number, depth: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    const seen = new Set<string>();
     while (this.i < this.lines.length) {
       const line = this.lines[this.i]!;
       if (line.indent < indent) break;
       if (line.indent > indent) giveUp('indentation');
       if (line.text.startsWith('- ') || line.text === '-') break; // a sequence at the parent key's indentation
-      const entry = splitKey(line.text);
-      if (!entry) return giveUp('not a mapping entry');
-      const [key, rest] = entry;
-      if (seen.has(key)) giveUp('duplicate key');
-      seen.add(key);
+      if (!splitKey(line.text)) return giveUp('not a mapping entry');
+      const key = entryKey;
+      const rest = entryRest;
+      // Every key read is set below (`__proto__` is refused by splitKey): an own property means a duplicate.
+      if (Object.hasOwn(out, key)) giveUp('duplicate key');
       this.i++;
       let value: unknown;
       if (rest === '' || rest[0] === '#') value = this.nested(indent, depth, true);
@@ -337,17 +366,26 @@ class FastParser {
 export function fastYaml(text: string, maxDepth: number): FastYamlResult {
   if (UNSUPPORTED_CHARS.test(text)) return { ok: false, reason: 'unsupported characters' };
   const lines: Line[] = [];
-  const raw = text.split('\n');
-  for (let n = 0; n < raw.length; n++) {
-    const full = raw[n]!;
-    let indent = 0;
-    while (full.charCodeAt(indent) === 32) indent++;
-    const body = full.slice(indent);
-    if (body === '' || body[0] === '#') continue;
-    if (indent === 0 && (body.startsWith('---') || body.startsWith('...') || body[0] === '%')) {
-      return { ok: false, reason: 'document marker or directive' };
+  const len = text.length;
+  let no = 0;
+  for (let start = 0; start <= len;) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = len;
+    no++;
+    let body = start;
+    while (body < end && text.charCodeAt(body) === 32) body++;
+    if (body < end && text.charCodeAt(body) !== 35) {
+      if (
+        body === start &&
+        (text.startsWith('---', body) || text.startsWith('...', body) || text.charCodeAt(body) === 37)
+      ) {
+        return { ok: false, reason: 'document marker or directive' };
+      }
+      let stop = end;
+      while (text.charCodeAt(stop - 1) === 32) stop--;
+      lines.push({ indent: body - start, text: text.slice(body, stop), no });
     }
-    lines.push({ indent, text: body.replace(/ +$/, ''), no: n + 1 });
+    start = end + 1;
   }
   if (lines.length === 0 || lines[0]!.indent !== 0) return { ok: false, reason: 'not a block mapping' };
   try {

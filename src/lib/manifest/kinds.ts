@@ -61,11 +61,20 @@ export const KINDS: Record<ManifestKind, KindInfo> = {
 
 export const KIND_NAMES = Object.keys(KINDS) as ManifestKind[];
 
+// File name -> kind, built once (a directory walk asks for every file it meets).
+const KIND_BY_NAME = new Map<string, ManifestKind>(
+  KIND_NAMES.flatMap((kind) => KINDS[kind].fileNames.map((name) => [name, kind] as const)),
+);
+
+/** The kind a bare file name (no directory) implies, if any. */
+function kindFromName(name: string): ManifestKind | undefined {
+  if (name.endsWith('.onex.yaml') || name.endsWith('.onex.yml')) return 'onex-metadata';
+  return KIND_BY_NAME.get(name);
+}
+
 /** The kind a file name implies, if any (case-sensitive, like the tools that read these files). */
 export function kindFromFileName(path: string): ManifestKind | undefined {
-  const name = basename(path);
-  if (/\.onex\.ya?ml$/.test(name)) return 'onex-metadata';
-  return KIND_NAMES.find((kind) => KINDS[kind].fileNames.includes(name));
+  return kindFromName(basename(path));
 }
 
 /** apiVersion/kind win over the file name: an `aionos/v1 AgentPackage` is a package whatever it is called. */
@@ -80,4 +89,9 @@ export function detectKind(path: string, data: unknown): ManifestKind | undefine
 /** Files a directory walk picks up: the known names and *.onex.yaml. */
 export function isManifestFileName(path: string): boolean {
   return kindFromFileName(path) !== undefined;
+}
+
+/** `isManifestFileName` for a bare name as readdir returns it (no basename to take). */
+export function isManifestName(name: string): boolean {
+  return kindFromName(name) !== undefined;
 }

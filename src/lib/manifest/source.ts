@@ -1,9 +1,10 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Document, Node, Pair } from 'yaml';
 import { AionError, fsError } from '../errors/index.js';
 import type { Diagnostic } from './diagnostics.js';
 import { fastYaml } from './fast-yaml.js';
+import { readKnownRegular, scratchBuffer } from './small-file.js';
 import { findDuplicateKeys } from './unique-keys.js';
 
 // The yaml library is loaded on first use: a run of well-formed manifests never needs it.
@@ -31,13 +32,45 @@ export interface SourceDocument {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Reads a manifest as strict UTF-8 text; binary, non-UTF-8 and oversized files are FS errors (exit 3). */
-export function readManifestText(file: string): string {
-  let bytes: Buffer;
+/**
+ * Reads a manifest as strict UTF-8 text; binary, non-UTF-8 and oversized files are FS errors (exit 3). With
+ * `regular`, the caller's directory walk saw the file as a regular file: it is opened non-blocking and read without
+ * an fstat when it is small (see `readKnownRegular`); every check below still applies to what was read.
+ */
+export function readManifestText(file: string, options: { regular?: boolean } = {}): string {
+  let bytes: Buffer | undefined;
   let fd: number | undefined;
   try {
+    if (options.regular) {
+      fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+      const n = readKnownRegular(fd);
+      if (n !== undefined) bytes = scratchBuffer().subarray(0, n);
+    } else {
+      fd = openSync(file, 'r');
+    }
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    throw fsError(err, file);
+  }
+  if (!bytes) bytes = readWhole(file, fd);
+  else closeSync(fd);
+  if (bytes.includes(0)) {
+    throw new AionError('FS004', `${file} is binary (it contains NUL bytes), not a YAML manifest`, {
+      hint: 'pass a YAML file',
+    });
+  }
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new AionError('FS004', `${file} is not valid UTF-8`, { hint: 'save the file as UTF-8' });
+  }
+}
+
+/** The bytes of the open manifest `fd` (closed here), from one fstat + read: oversized ones are refused (FS005). */
+function readWhole(file: string, fd: number): Buffer {
+  let bytes: Buffer;
+  try {
     // One open + fstat + read: no separate stat of the path.
-    fd = openSync(file, 'r');
     const size = fstatSync(fd).size;
     if (size > MAX_MANIFEST_BYTES) {
       throw new AionError('FS005', `${file} is ${size} bytes; manifests are limited to ${MAX_MANIFEST_BYTES} bytes`, {
@@ -56,41 +89,42 @@ export function readManifestText(file: string): string {
     if (err instanceof AionError) throw err;
     throw fsError(err, file);
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    closeSync(fd);
   }
-  if (bytes.includes(0)) {
-    throw new AionError('FS004', `${file} is binary (it contains NUL bytes), not a YAML manifest`, {
-      hint: 'pass a YAML file',
-    });
-  }
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw new AionError('FS004', `${file} is not valid UTF-8`, { hint: 'save the file as UTF-8' });
-  }
+  return bytes;
 }
 
 /**
- * Depth of a parsed value, iteratively (a hostile document cannot overflow the stack); stops past `cap`. Collects the
+ * Depth of a parsed value (never recursing past `cap` + 1 levels: no stack overflow); stops past `cap`. Collects the
  * `$ref`/`$dynamicRef` strings (and nested `$id`s) met on the way into `refs` (cross.ts: does a schema need compiling).
  */
 export function nestingDepth(value: unknown, cap: number, refs?: string[]): number {
   let max = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (item === null || typeof item !== 'object') continue;
-    if (depth > max) max = depth;
-    if (max > cap) return max;
-    for (const [key, child] of Object.entries(item as object)) {
+  // Recursive: it never goes deeper than `cap` + 1 levels, so a hostile document cannot overflow the stack.
+  const visit = (item: object, depth: number): boolean => {
+    if (depth > max) {
+      max = depth;
+      if (max > cap) return true;
+    }
+    if (Array.isArray(item)) {
+      for (const child of item as unknown[]) {
+        if (child !== null && typeof child === 'object' && visit(child, depth + 1)) return true;
+      }
+      return false;
+    }
+    const record = item as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      const child = record[key];
       if (refs) {
         if ((key === '$ref' || key === '$dynamicRef') && typeof child === 'string') refs.push(child);
         // A nested $id changes what its references resolve against: such schemas are compiled to be checked.
         else if (key === '$id' && depth > 1) refs.push(`$id:${String(child)}`);
       }
-      stack.push([child, depth + 1]);
+      if (child !== null && typeof child === 'object' && visit(child, depth + 1)) return true;
     }
-  }
+    return false;
+  };
+  if (value !== null && typeof value === 'object') visit(value, 1);
   return max;
 }
 

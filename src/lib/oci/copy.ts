@@ -4,11 +4,10 @@
  * in the destination implies its whole graph is there (existing blobs and sub-manifests are skipped). Blob
  * transfers run with bounded concurrency and every byte is verified by the destination while it streams.
  */
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { addAbortSignal } from 'node:stream';
 import pLimit from 'p-limit';
 import { AionError, isNotFoundError } from '../errors/index.js';
-import { digestHex, forwardVerified } from './digest.js';
+import { digestHex } from './digest.js';
 import { isIndexMediaType, isManifestMediaType } from './layout.js';
 import type { Descriptor, ReadTarget, Target } from './types.js';
 
@@ -65,7 +64,24 @@ export async function copyArtifact(
 ): Promise<CopyResult> {
   const limit = pLimit(options.concurrency ?? 4);
   const emit = options.onProgress ?? (() => undefined);
-  const signal = options.signal;
+  // The caller's signal, and ours: when one transfer fails, the others are stopped and awaited before the copy
+  // rejects, so no sibling is still writing (or removing its temp file) once the caller sees the error.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  /** All of `tasks`; on the first failure the rest are stopped, and it is thrown once every task has settled. */
+  async function all(tasks: Promise<void>[]): Promise<void> {
+    let failed: { error: unknown } | undefined;
+    await Promise.all(
+      tasks.map((task) =>
+        task.catch((error: unknown) => {
+          if (failed) return;
+          failed = { error };
+          stop.abort(error);
+        }),
+      ),
+    );
+    if (failed) throw failed.error;
+  }
   const result: CopyResult = {
     descriptor: { mediaType: '', digest: '', size: 0 },
     blobsCopied: 0,
@@ -87,19 +103,24 @@ export async function copyArtifact(
           return;
         }
         await limit(async () => {
-          signal?.throwIfAborted();
+          signal.throwIfAborted();
           emit({ kind: 'blob-start', descriptor });
-          const stream = await src.fetchBlob(descriptor, signal ? { signal } : {});
-          // the counter passes on exactly what the source delivers (and dies with its error): a source that
-          // verifies itself stays trusted, so the destination does not hash the bytes a second time
-          const counted = forwardVerified(stream, progressCounter(descriptor, emit));
-          // pipeline() also propagates an error the source raised before the destination starts reading
-          pipeline(stream, counted, signal ? { signal } : {}).catch(() => undefined);
+          const fetched = await src.fetchBlob(descriptor, { signal });
+          // The destination reads the source's stream itself (a source that verifies itself stays trusted, so the
+          // bytes are not hashed a second time) and reports progress: no pass-through stage per chunk. An error
+          // the source raises before the destination reads stays on the stream (the destination sees it).
+          const stream = addAbortSignal(signal, fetched);
+          stream.on('error', () => undefined);
           // reopen: a registry upload that fails mid-stream reads the blob again instead of failing the copy
-          await dst.pushBlob(descriptor, counted, {
-            reopen: () => src.fetchBlob(descriptor, signal ? { signal } : {}),
-            checkedAbsent: true,
-          });
+          try {
+            await dst.pushBlob(descriptor, stream, {
+              reopen: () => src.fetchBlob(descriptor, { signal }),
+              checkedAbsent: true,
+              onProgress: (transferred) => emit({ kind: 'blob-progress', descriptor, transferred }),
+            });
+          } finally {
+            stream.destroy(); // a destination that failed early leaves no download or file open (no-op once read)
+          }
           result.blobsCopied++;
           result.bytesCopied += descriptor.size;
           emit({ kind: 'blob-done', descriptor });
@@ -114,7 +135,7 @@ export async function copyArtifact(
     if (!isManifestMediaType(descriptor.mediaType)) {
       throw new AionError('RG011', `cannot copy ${descriptor.digest}: unsupported media type ${descriptor.mediaType}`);
     }
-    signal?.throwIfAborted();
+    signal.throwIfAborted();
     const { bytes } = await src.fetchManifest(descriptor);
     // A root or tagged manifest is always walked (cheap: existing blobs are skipped) so a half-copied graph heals.
     if (root || tag !== undefined || !(await dst.exists(descriptor))) {
@@ -127,9 +148,9 @@ export async function copyArtifact(
         );
       }
       if (isIndexMediaType(descriptor.mediaType)) {
-        await Promise.all((parsed.manifests ?? []).map((child) => copyChild(child)));
+        await all((parsed.manifests ?? []).map((child) => copyChild(child)));
       } else {
-        await Promise.all([parsed.config, ...(parsed.layers ?? [])].map((d) => copyBlob(d as Descriptor)));
+        await all([parsed.config, ...(parsed.layers ?? [])].map((d) => copyBlob(d as Descriptor)));
       }
       result.manifestsCopied++;
     }
@@ -169,10 +190,15 @@ export async function copyArtifact(
     return total <= policy.maxBytes;
   }
 
-  async function copyReferrers(subject: Descriptor, depth: number, srcTags: Set<string> | undefined): Promise<void> {
+  async function copyReferrers(
+    subject: Descriptor,
+    depth: number,
+    srcTags: Set<string> | undefined,
+    listed?: Promise<Descriptor[]>,
+  ): Promise<void> {
     if (depth > MAX_REFERRER_DEPTH) return;
     const policy = options.referrerPolicy;
-    for (const referrer of await src.referrers(subject)) {
+    for (const referrer of await (listed ?? src.referrers(subject))) {
       if (result.referrers.some((r) => r.digest === referrer.digest)) continue;
       if (policy && !(referrer.artifactType !== undefined && policy.artifactTypes.has(referrer.artifactType))) continue;
       if (!(await referrerFits(referrer))) continue;
@@ -195,11 +221,16 @@ export async function copyArtifact(
   const root = typeof srcRef === 'string' ? await src.resolve(srcRef) : srcRef;
   result.descriptor = root;
   if (dstTag !== undefined) result.tag = dstTag;
+  // The source's tag list and the root's referrers are asked for while the graph copies (round trips off the
+  // critical path); what they list is still copied after the root, and their errors surface where they are used.
+  const early = options.referrers
+    ? { tags: settleLater(src.tags()), referrers: settleLater(src.referrers(root)) }
+    : null;
   await copyManifest(root, dstTag, true);
-  if (options.referrers) {
+  if (early) {
     let srcTags: Set<string> | undefined;
     try {
-      srcTags = new Set(await src.tags());
+      srcTags = new Set(await early.tags);
     } catch (err) {
       // ECR without ListImages, and others, forbid listing tags: look the cosign tags up one by one instead.
       if (!(err instanceof AionError) || !['RG006', 'RG007', 'RG013'].includes(err.code)) throw err;
@@ -208,9 +239,15 @@ export async function copyArtifact(
         message: `${src.name} does not allow listing tags (${err.code}); cosign signature tags are looked up one by one`,
       });
     }
-    await copyReferrers(root, 1, srcTags);
+    await copyReferrers(root, 1, srcTags, early.referrers);
   }
   return result;
+}
+
+/** `promise`, with a rejection that counts as handled until someone awaits it (started early, maybe never used). */
+function settleLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 interface ParsedManifest {
@@ -232,18 +269,4 @@ function parseManifest(bytes: Uint8Array, descriptor: Descriptor): ParsedManifes
     : typeof parsed.config?.digest === 'string' && Array.isArray(parsed.layers ?? []);
   if (!ok) throw new AionError('RG011', `manifest ${descriptor.digest} lacks ${index ? 'manifests' : 'config'}`);
   return parsed;
-}
-
-/** Counts bytes for progress. */
-function progressCounter(descriptor: Descriptor, emit: (event: CopyEvent) => void): Transform {
-  let transferred = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-      transferred += chunk.length;
-      emit({ kind: 'blob-progress', descriptor, transferred });
-      callback(null, chunk);
-    },
-  });
-  counter.on('error', () => undefined); // observed by the destination's pipeline
-  return counter;
 }

@@ -37,6 +37,7 @@ import {
   type FetchedManifest,
   type ImageIndex,
   MEDIA_TYPES,
+  type PushBlobOptions,
   type ReadOptions,
   type Target,
 } from './types.js';
@@ -183,6 +184,8 @@ export class LayoutTarget implements Target {
 
   /** Creates the layout skeleton once per instance (blob writes are many; the skeleton check need not be). */
   private initialise(): Promise<void> {
+    // A write ends with an index.json change under the lock: its module loads while the blobs stream.
+    loadLockfile().catch(ignore);
     this.initialised ??= this.createSkeleton().catch((err) => {
       this.initialised = undefined;
       throw err;
@@ -218,12 +221,11 @@ export class LayoutTarget implements Target {
     // record it instead and refuse to write: another process may own the index now.
     let compromised: Error | undefined;
     try {
-      // loaded on first use: reading a layout (push from one, inspect) never locks, and it pulls in graceful-fs
-      const lockfile = (await import('proper-lockfile')).default;
+      const lockfile = await loadLockfile();
       release = await lockfile.lock(this.root, {
         lockfilePath: join(this.root, 'index.json.lock'),
         stale: 15_000,
-        onCompromised: (err) => {
+        onCompromised: (err: Error) => {
           compromised = err;
         },
         retries: { retries: 400, factor: 1.2, minTimeout: 5, maxTimeout: 100, randomize: true },
@@ -380,7 +382,7 @@ export class LayoutTarget implements Target {
 
   // ---- Target -------------------------------------------------------------------------------------------------------
 
-  async pushBlob(descriptor: Descriptor, content: Readable | Uint8Array): Promise<void> {
+  async pushBlob(descriptor: Descriptor, content: Readable | Uint8Array, options: PushBlobOptions = {}): Promise<void> {
     parseDigest(descriptor.digest);
     // the source may fail while we stat and create files: keep that error for the pipeline below
     if (!(content instanceof Uint8Array)) content.on('error', ignore);
@@ -403,7 +405,7 @@ export class LayoutTarget implements Target {
           // A stream that verifies itself (a registry's or a layout's fetchBlob) is not hashed twice: it ends
           // only when its digest matched, and pipeline() rejects (nothing is renamed) when it errors instead.
           const verifier = isVerifiedStream(content, descriptor) ? undefined : new DigestVerifier(descriptor);
-          const sink = new DurableSink(handle);
+          const sink = new DurableSink(handle, options.onProgress);
           if (verifier) await pipeline(content, verifier, sink);
           else await pipeline(content, sink);
           if (sink.bytes !== descriptor.size) {
@@ -533,6 +535,24 @@ export class LayoutTarget implements Target {
   }
 }
 
+type Lockfile = Pick<typeof import('proper-lockfile'), 'lock'>;
+let lockfileModule: Promise<Lockfile> | undefined;
+
+/**
+ * proper-lockfile, loaded on first use: reading a layout (push from one, inspect) never locks, and it pulls in
+ * graceful-fs (tens of ms). Writers start the load when they first write, so the final index change need not wait.
+ */
+function loadLockfile(): Promise<Lockfile> {
+  lockfileModule ??= import('proper-lockfile').then(
+    (m) => m.default,
+    (err: unknown) => {
+      lockfileModule = undefined;
+      throw err;
+    },
+  );
+  return lockfileModule;
+}
+
 function ignore(): void {
   // see the callers: errors are observed through pipeline()
 }
@@ -618,7 +638,10 @@ class DurableSink extends Writable {
   private flushing: Promise<void> | undefined;
   private flushError: unknown;
 
-  constructor(private readonly handle: FileHandle) {
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly onProgress?: (written: number) => void,
+  ) {
     super({ highWaterMark: READ_CHUNK });
   }
 
@@ -653,8 +676,11 @@ class DurableSink extends Writable {
       }
       pending = rest;
     }
-    for (const b of buffers) this.bytes += b.length;
-    this.sinceFlush += buffers.reduce((n, b) => n + b.length, 0);
+    let written = 0;
+    for (const b of buffers) written += b.length;
+    this.bytes += written;
+    this.sinceFlush += written;
+    this.onProgress?.(this.bytes);
     if (this.sinceFlush >= FLUSH_EVERY && !this.flushing) {
       this.sinceFlush = 0;
       this.flushing = this.handle.datasync().then(

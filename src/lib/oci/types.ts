@@ -115,6 +115,11 @@ export interface PushBlobOptions {
   reopen?: () => Promise<Readable>;
   /** The caller has just seen `exists()` answer false: a registry skips asking again (one round trip less). */
   checkedAbsent?: boolean;
+  /**
+   * Called as a streamed blob is written or sent, with the bytes taken from `content` so far (progress bars; no
+   * extra stream stage). Targets may call it per batch of chunks, or not at all.
+   */
+  onProgress?: (transferred: number) => void;
 }
 
 export interface Target extends ReadTarget {

@@ -556,7 +556,7 @@ export class RegistryTarget implements Target {
         verifyBytes(descriptor, bytes);
         location = await this.putUpload(location, descriptor, bytes);
       } else {
-        location = await this.chunkedUpload(location, descriptor, content, options.reopen);
+        location = await this.chunkedUpload(location, descriptor, content, options.reopen, options.onProgress);
       }
     } catch (err) {
       if (typeof location === 'object') await this.cancelUpload(location.url);
@@ -652,6 +652,7 @@ export class RegistryTarget implements Target {
     descriptor: Descriptor,
     content: Readable,
     reopen: (() => Promise<Readable>) | undefined,
+    onProgress: ((sent: number) => void) | undefined,
   ): Promise<undefined> {
     const chunkSize = Math.max(this.options.chunkSize ?? DEFAULT_CHUNK_SIZE, session.minChunk);
     let stream = content;
@@ -704,6 +705,7 @@ export class RegistryTarget implements Target {
                 chunkHash?.update(piece);
                 consumed += piece.length;
                 sent += piece.length;
+                onProgress?.(consumed);
                 yield piece;
               }
               if (sent !== length) throw truncated(start + sent);
