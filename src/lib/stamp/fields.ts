@@ -127,7 +127,7 @@ export function renderValue(key: string, value: unknown): string {
 }
 
 /** Printable ASCII without `"` and `\`: JSON quotes it as is, so the quoted text is `"` + value + `"`. */
-export const QUOTES_AS_IS = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const QUOTES_AS_IS = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /**
  * Does `text` hold the value as `renderValue` writes it, starting at `pos`? Returns the offset past it, or -1.

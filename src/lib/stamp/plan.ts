@@ -164,7 +164,7 @@ function planText(
  * the results, and a slice of the file's text would keep the whole text alive (10k files: 30 MB of garbage that
  * every GC copies). Pieces under 13 characters are always copied by V8.
  */
-export function detached(s: string): string {
+function detached(s: string): string {
   let out = '';
   for (let i = 0; i < s.length; i += 12) out += s.slice(i, i + 12);
   return out;
