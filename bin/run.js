@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const HOT = new Set(['stamp', 'validate', 'verify', 'run', 'push', 'pull']);
+// The commands src/lib/cli/lite.js has handlers for (the start-up test fails if one of them loads oclif).
 const LITE = new Set(['stamp', 'validate', 'push', 'pull']);
 const argv = process.argv.slice(2);
 // AIONCTL_FAST_START=off: plain oclif for everything but the daemon hand-off (the bench's same-run reference, and

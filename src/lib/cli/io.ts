@@ -26,10 +26,15 @@ export function quietIn(argv: readonly string[]): boolean {
   return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-q' || a === '--quiet');
 }
 
-/** `--debug`, DEBUG=* or DEBUG=aionctl...: stack traces and internal details. */
-export function debugIn(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+/** DEBUG=* or DEBUG=aionctl...: the environment asks for stack traces and internal details. */
+export function debugInEnv(env: NodeJS.ProcessEnv): boolean {
   const debug = env.DEBUG ?? '';
-  return argv.includes('--debug') || debug === '*' || debug.split(',').some((d) => d.trim().startsWith('aionctl'));
+  return debug === '*' || debug.split(',').some((d) => d.trim().startsWith('aionctl'));
+}
+
+/** `--debug` or the environment (debugInEnv). */
+export function debugIn(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  return argv.includes('--debug') || debugInEnv(env);
 }
 
 /** What oclif's jsonEnabled() answers for a command with enableJsonFlag. */

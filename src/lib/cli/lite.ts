@@ -13,26 +13,13 @@ interface Handler {
   run: (io: CommandIo, parsed: ParsedArgv) => Promise<unknown>;
 }
 
+// Each loaded on demand: a command imports only its own domain.
 const HANDLERS: Record<string, () => Promise<Handler>> = {
-  stamp: async () => {
-    const m = await import('./handlers/stamp.js');
-    return { spec: m.stampSpec, run: m.runStampCommand };
-  },
-  validate: async () => {
-    const m = await import('./handlers/validate.js');
-    return { spec: m.validateSpec, run: m.runValidateCommand };
-  },
-  push: async () => {
-    const m = await import('./handlers/push.js');
-    return { spec: m.pushSpec, run: m.runPushCommand };
-  },
-  pull: async () => {
-    const m = await import('./handlers/pull.js');
-    return { spec: m.pullSpec, run: m.runPullCommand };
-  },
+  stamp: () => import('./handlers/stamp.js').then((m) => ({ spec: m.stampSpec, run: m.runStampCommand })),
+  validate: () => import('./handlers/validate.js').then((m) => ({ spec: m.validateSpec, run: m.runValidateCommand })),
+  push: () => import('./handlers/push.js').then((m) => ({ spec: m.pushSpec, run: m.runPushCommand })),
+  pull: () => import('./handlers/pull.js').then((m) => ({ spec: m.pullSpec, run: m.runPullCommand })),
 };
-
-export const LITE_COMMANDS: ReadonlySet<string> = new Set(Object.keys(HANDLERS));
 
 export interface LiteOptions {
   /** oclif's config.bin and config.version (package.json). */

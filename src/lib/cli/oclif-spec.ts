@@ -1,7 +1,7 @@
 // The oclif side of spec.ts: the Flags and Args a command class declares, built from its plain-data spec so that
 // oclif's parser, help and manifest and the start-up fast path read one definition.
 import { Args, Flags, type Interfaces } from '@oclif/core';
-import type { ArgSpec, CommandSpec, FlagSpec } from './spec.js';
+import type { ArgSpec, FlagSpec } from './spec.js';
 
 // The parsed values are typed by the spec (SpecValues), not by oclif's inference; oclif's Flag is invariant in its
 // value type, so the union of the three kinds is only expressible as Flag<any>.
@@ -67,5 +67,3 @@ export function oclifArgs(args: Record<string, ArgSpec>): Record<string, ReturnT
     ]),
   );
 }
-
-export type { CommandSpec };

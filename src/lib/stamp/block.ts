@@ -121,22 +121,8 @@ export function locateCanonical(text: string, pos: number, style: CommentStyle, 
     if (colon <= at || colon >= lineEnd) return undefined;
     const key = text.slice(at, colon);
     if ((!KNOWN_FIELDS.has(key) && !SIMPLE_KEY.test(key)) || fields.has(key)) return undefined;
-    const raw = text.slice(colon + 2, lineEnd);
-    let value: unknown;
-    if (raw.charCodeAt(0) === 34) {
-      if (PLAIN_QUOTED.test(raw)) value = raw.slice(1, -1);
-      else {
-        // Escapes: JSON decides, as parseSimple does; a raw CR or LF inside would be a line break to locateBlock.
-        if (raw.includes('\r') || raw.includes('\n')) return undefined;
-        try {
-          value = JSON.parse(raw) as unknown;
-        } catch {
-          return undefined;
-        }
-        if (typeof value !== 'string') return undefined;
-      }
-    } else if (isSafePlain(raw)) value = raw;
-    else return undefined;
+    const value = canonicalValue(text.slice(colon + 2, lineEnd));
+    if (value === undefined) return undefined;
     fields.set(key, value);
     at = lineEnd + eol.length;
   }
@@ -185,6 +171,21 @@ function extractYaml(
 // The canonical form this tool writes: one `key: value` per line, value plain-safe or a JSON string.
 const SIMPLE_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
+/**
+ * One value of the canonical form: plain-safe text as is, or a JSON string (JSON decides escapes; it also refuses a
+ * raw CR or LF, which would be a line break to locateBlock); undefined when the full YAML parser must decide.
+ */
+function canonicalValue(raw: string): string | undefined {
+  if (raw.charCodeAt(0) !== 34) return isSafePlain(raw) ? raw : undefined;
+  if (PLAIN_QUOTED.test(raw)) return raw.slice(1, -1);
+  try {
+    const value = JSON.parse(raw) as unknown;
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Fast path for the canonical form (no YAML library needed); undefined when the text needs the full parser. */
 function parseSimple(yamlText: string): Fields | undefined {
   const fields: Fields = new Map();
@@ -193,17 +194,8 @@ function parseSimple(yamlText: string): Fields | undefined {
     if (colon < 1) return undefined;
     const key = line.slice(0, colon);
     if (!SIMPLE_KEY.test(key) || fields.has(key)) return undefined;
-    const raw = line.slice(colon + 2);
-    let value: string;
-    if (raw.startsWith('"')) {
-      try {
-        value = JSON.parse(raw) as string;
-      } catch {
-        return undefined;
-      }
-      if (typeof value !== 'string') return undefined;
-    } else if (isSafePlain(raw)) value = raw;
-    else return undefined;
+    const value = canonicalValue(line.slice(colon + 2));
+    if (value === undefined) return undefined;
     fields.set(key, value);
   }
   return fields;

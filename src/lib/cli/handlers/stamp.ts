@@ -14,7 +14,7 @@ import {
   stampFiles,
   stampNow,
 } from '../../stamp/index.js';
-import type { CommandIo } from '../io.js';
+import { type CommandIo, debugInEnv } from '../io.js';
 import type { CommandSpec, FlagSpec, ParsedArgv, SpecValues } from '../spec.js';
 
 const stampFlags = {
@@ -121,7 +121,8 @@ export async function runStampCommand(io: CommandIo, parsed: ParsedArgv): Promis
   // field is stale whatever its value), only the text a --diff shows and the hash --json reports do.
   const needsOwner = flags.owner === undefined && (!flags.check || flags.diff || io.jsonEnabled());
   const ownerGuess = needsOwner ? defaultOwner(cwd, process.env) : undefined;
-  const loaded = await loadConfig(cwd, resolvePaths(process.env).config);
+  const paths = resolvePaths(process.env);
+  const loaded = await loadConfig(cwd, paths.config);
   const stampConfig: StampConfig = loaded.config.stamp ?? {};
   const defaults = fieldDefaults(stampConfig);
   for (const w of loaded.warnings) io.warnLine(w);
@@ -135,10 +136,9 @@ export async function runStampCommand(io: CommandIo, parsed: ParsedArgv): Promis
   }
   assertOneLineValues(overrides, (field) => flagOf[field] ?? field);
   if (ownerGuess) defaults.owner ??= await ownerGuess;
-  const debugEnv = process.env.DEBUG ?? '';
-  const debug = flags.debug || debugEnv === '*' || debugEnv.split(',').some((d) => d.trim().startsWith('aionctl'));
-  const paths = parsed.argv;
-  if (flags['regenerate-uuid'] && paths.length === 0) {
+  const debug = flags.debug === true || debugInEnv(process.env);
+  const files = parsed.argv;
+  if (flags['regenerate-uuid'] && files.length === 0) {
     throw new AionError('CI001', '--regenerate-uuid needs the files to renumber', {
       hint: 'name them: aionctl stamp --regenerate-uuid path/to/copy.py',
     });
@@ -146,7 +146,7 @@ export async function runStampCommand(io: CommandIo, parsed: ParsedArgv): Promis
   const result = await stampFiles({
     cwd,
     env: process.env,
-    paths,
+    paths: files,
     exclude: flags.exclude ?? [],
     ignore: stampConfig.ignore ?? [],
     projectRoot: loaded.projectRoot,
@@ -158,7 +158,7 @@ export async function runStampCommand(io: CommandIo, parsed: ParsedArgv): Promis
     diff: flags.diff,
     cache: flags.cache
       ? {
-          dir: resolvePaths(process.env).cache,
+          dir: paths.cache,
           version: io.version,
           debug: debug ? (line) => process.stderr.write(`debug: ${line}\n`) : undefined,
         }
