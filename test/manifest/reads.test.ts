@@ -164,6 +164,18 @@ describe('validate: the fast reads of walked files (issue 15, session 3)', { tim
     );
   });
 
+  it('a FIFO or device named on the command line is FS002 at once, never waited on', async () => {
+    const named = join(dir.path, 'named');
+    await mkdir(named, { recursive: true });
+    execFileSync('mkfifo', [join(named, 'aip.yaml')]);
+    // validatePaths is synchronous: before the fix, opening the FIFO blocked here forever (no writer).
+    const report = validatePaths(['aip.yaml', '/dev/zero'], { cwd: named });
+    const codes = report.diagnostics.map((d) => `${d.file} ${d.code}`);
+    assert.deepEqual(codes.sort(), ['/dev/zero FS002', 'aip.yaml FS002']);
+    for (const d of report.diagnostics) assert.match(d.message, /not a regular file/);
+    assert.equal(report.summary.unreadable, 2);
+  });
+
   it('nestingDepth stops past its cap on cyclic and deep values, and collects every $ref', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = [cyclic];

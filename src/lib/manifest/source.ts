@@ -41,12 +41,11 @@ export function readManifestText(file: string, options: { regular?: boolean } = 
   let bytes: Buffer | undefined;
   let fd: number | undefined;
   try {
+    // Non-blocking always: a FIFO named on the command line must not hang the run (readWhole refuses it).
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     if (options.regular) {
-      fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
       const n = readKnownRegular(fd);
       if (n !== undefined) bytes = scratchBuffer().subarray(0, n);
-    } else {
-      fd = openSync(file, 'r');
     }
   } catch (err) {
     if (fd !== undefined) closeSync(fd);
@@ -66,12 +65,21 @@ export function readManifestText(file: string, options: { regular?: boolean } = 
   }
 }
 
-/** The bytes of the open manifest `fd` (closed here), from one fstat + read: oversized ones are refused (FS005). */
+/**
+ * The bytes of the open manifest `fd` (closed here), from one fstat + read: oversized ones are refused (FS005), and
+ * so are FIFOs, sockets and devices (FS002), which have no size to bound the read by.
+ */
 function readWhole(file: string, fd: number): Buffer {
   let bytes: Buffer;
   try {
     // One open + fstat + read: no separate stat of the path.
-    const size = fstatSync(fd).size;
+    const info = fstatSync(fd);
+    if (info.isFIFO() || info.isSocket() || info.isCharacterDevice() || info.isBlockDevice()) {
+      throw new AionError('FS002', `cannot read ${file}: not a regular file (a FIFO, socket or device)`, {
+        hint: 'pass the manifest file itself',
+      });
+    }
+    const size = info.size;
     if (size > MAX_MANIFEST_BYTES) {
       throw new AionError('FS005', `${file} is ${size} bytes; manifests are limited to ${MAX_MANIFEST_BYTES} bytes`, {
         hint: 'is this really a manifest? split it or point aionctl at the right file',
