@@ -46,8 +46,8 @@ export async function runLite(id: string, argv: readonly string[], options: Lite
   const parsed = parseArgvFast(handler.spec, argv);
   if (parsed === undefined) return false;
   const quiet = 'quiet' in handler.spec.flags && quietIn(argv);
-  const out = createStyler(colorEnabled(stdout));
-  const err = createStyler(colorEnabled(stderr));
+  const out = createStyler(colorEnabled(stdout, env));
+  const err = createStyler(colorEnabled(stderr, env));
   const io: CommandIo = {
     bin: options.bin,
     version: options.version,
